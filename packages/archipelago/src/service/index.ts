@@ -4,3 +4,4 @@ export { defineService, defineUnit } from './define.js';
 export { validateService, resolveService, type ValidateOptions, type ValidationResult } from './validate.js';
 export { loadService, findConfig, importConfig, unitByName, CONFIG_FILE, type LoadedService } from './load.js';
 export { parseCpu, parseMemory, parseDuration, formatDuration } from './quantity.js';
+export { loadCatalog, loadDefinition, subscriptionSpec, changeTopicName, SUBSCRIPTION_DEFAULTS, type Catalog } from './catalog.js';
