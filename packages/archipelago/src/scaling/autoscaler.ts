@@ -12,7 +12,8 @@ export const DEFAULT_POLLING_MS = 2_000;
  * - `cpuPercent`, `memoryPercent`: average over the replicas of usage in percent of the unit's
  *   `resources` request (what the HPA calls utilisation).
  * - `connections`: open WebSocket/HTTP connections summed over the replicas (the target is per replica).
- * - `backlog`: messages waiting in the unit's subscriptions, summed; `oldestAgeMs`: age of the oldest.
+ * - `backlog`: messages waiting in the unit's subscriptions, summed; `oldestAgeMs`: age of the oldest
+ *   (null with a backlog of 0 means an empty queue, age 0).
  */
 export interface Metrics {
   readonly cpuPercent?: number | null;
@@ -145,7 +146,9 @@ export function createAutoscaler(unit: ResolvedUnit, opts: AutoscalerOptions = {
     return {
       unit: w.name, pollingMs: s.pollingMs,
       decide({ now, current, metrics: m }) {
-        const backlog = read(m.backlog), age = read(m.oldestAgeMs);
+        const backlog = read(m.backlog);
+        // An empty queue has no oldest message: its age is 0, not unknown.
+        const age = read(m.oldestAgeMs) ?? (backlog === 0 ? 0 : null);
         const metrics: Record<string, number | null> = { backlog, oldestAgeMs: age };
         const backlogUnread = s.backlog !== undefined && backlog === null;
         const ageUnread = s.ageMs !== undefined && age === null;
