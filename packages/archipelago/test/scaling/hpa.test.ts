@@ -4,6 +4,7 @@ import {
   combineRecommendations, createAutoscaler, DEFAULT_BEHAVIOR, limitRate, replicasForAverageValue, replicasForRatio,
   scaleDownLimit, scaleUpLimit, stabilize, type Behavior, type Rules,
 } from '../../src/scaling/index.js';
+import { resolveService } from '../../src/service/index.js';
 import { apiUnit } from './units.js';
 
 const SECOND = 1000;
@@ -155,8 +156,7 @@ describe('HPA "Stabilization window"', () => {
 });
 
 describe('units that do not autoscale', () => {
-  it('a cdc unit keeps its count, brought back within replicas.min..max', async () => {
-    const { resolveService } = await import('../../src/service/index.js');
+  it('a cdc unit keeps its count, brought back within replicas.min..max', () => {
     const cdc = resolveService({ name: 'svc', units: [{ name: 'changes', kind: 'cdc', tables: ['posts'] }] }).units[0]!;
     const a = createAutoscaler(cdc);
     expect(a.decide({ now: 0, current: 2, metrics: { cpuPercent: 400 } })).toMatchObject({ from: 2, to: 2, recommendations: [] });
