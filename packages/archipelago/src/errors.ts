@@ -39,6 +39,7 @@ export const codes = {
   ARCH_E_SYNTH_INVALID: 'a synthesised object fails its schema',
   ARCH_E_SCALE_RANGE: 'a manual scale is outside replicas.min..max',
   ARCH_E_INIT_EXISTS: 'the target folder already holds a service',
+  ARCH_E_SUPERVISOR_RUNNING: 'a supervisor already runs for this service',
 } as const;
 
 export type ErrorCode = keyof typeof codes;
