@@ -51,6 +51,13 @@ export interface AutoscalerOptions { toleranceRatio?: number }
 
 const read = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
+/**
+ * An autoscaler for one unit. Call `decide` every `pollingMs` with the current replica count and the
+ * readings; apply `to`. It remembers what the rules need: past recommendations (stabilisation
+ * windows), past changes (rate policies), and for workers the last time a trigger was active
+ * (cooldown) and consecutive failed backlog reads (fallback). Units of other kinds are only kept
+ * within replicas.min..max.
+ */
 export function createAutoscaler(unit: ResolvedUnit, opts: AutoscalerOptions = {}): Autoscaler {
   const tolerance = opts.toleranceRatio ?? DEFAULT_TOLERANCE;
   const { min, max } = unit.replicas;
