@@ -1,4 +1,5 @@
 // `archipelago synth --out` writes what synthesize() returns; the Dockerfile builds the image the pods expect.
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -6,7 +7,7 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterEach, expect, test, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { dockerfile, IMAGE_ENTRYPOINT, synthesize, yamlFiles } from '../../src/synth/index.js';
+import { dockerfile, IMAGE_ENTRYPOINT, synthesize, writeYaml, yamlFiles } from '../../src/synth/index.js';
 import { FIXTURE_ROOT, options, referenceService } from './fixture.js';
 
 const dirs: string[] = [];
@@ -59,3 +60,21 @@ test('in an npm workspace the build context is the workspace root and the workdi
   expect(text).toMatch(/^COPY \. \.$/m);
   expect(text.split('\n').filter((l) => l === 'WORKDIR /app/services/app-api').length).toBe(2);
 });
+
+test('kubectl\'s kustomize keeps the apply order: deploy Job before every Deployment', async (ctx) => {
+  const probe = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    console.log('skipped: kubectl is not installed here');
+    return ctx.skip();
+  }
+  const out = await mkdtemp(path.join(os.tmpdir(), 'arch-kz-'));
+  dirs.push(out);
+  const result = synthesize(referenceService(), options);
+  await writeYaml(out, result);
+  const built = spawnSync('kubectl', ['kustomize', out], { encoding: 'utf8', timeout: 30_000 });
+  expect(built.status, built.stderr).toBe(0);
+  const kinds = parseAllDocuments(built.stdout).map((d) => { const o = d.toJS() as K8sLike; return `${o.kind}/${o.metadata.name}`; });
+  expect(kinds).toEqual(result.objects.map((o) => `${o.kind}/${o.metadata?.name}`));
+});
+
+interface K8sLike { kind: string; metadata: { name: string } }
