@@ -130,6 +130,10 @@ class CdcRelay implements Relay {
     });
   }
 
+  #sleepFixed(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms).unref());
+  }
+
   #setState(state: RelayStatus['state']) {
     if (state === this.#state) return;
     this.#state = state;
@@ -147,7 +151,7 @@ class CdcRelay implements Relay {
     let delay = 250;
     const maxDelay = this.#o.maxBackoffMs ?? 5000;
     while (!this.#stopping) {
-      const client = new pg.Client({ connectionString: this.#o.databaseUrl, application_name: `archipelago-cdc-${this.#o.unit.name}`, connectionTimeoutMillis: 5000, keepAlive: true });
+      const client = new pg.Client({ connectionString: this.#o.databaseUrl, application_name: `archipelago-cdc-${this.#o.unit.name}`, connectionTimeoutMillis: 5000, keepAlive: true, query_timeout: 15_000 });
       // The session lock lives as long as this connection: losing it means losing the lead.
       const lost = new Promise<never>((_, reject) => {
         client.on('error', reject);
@@ -176,7 +180,8 @@ class CdcRelay implements Relay {
         this.#fail(e, 'relay lost its database connection; reconnecting');
       } finally {
         this.#setState('standby');
-        await client.end().catch(() => {});
+        // Closing the connection releases the lock; a dead one may never confirm its end.
+        await Promise.race([client.end().catch(() => {}), this.#sleepFixed(2000)]);
       }
       await this.#sleep(delay);
       delay = Math.min(delay * 2, maxDelay);
