@@ -61,10 +61,16 @@ async function expectAllDelivered(from: number, count: number) {
 
 describe('cdc relay processes', () => {
   it('a standby process takes over when the active relay is killed', async () => {
-    const a = child('pair');
-    await a.waitForLine('relay is active');
-    const b = child('pair');
+    // Both start together (process start-up dominates); whichever wins the lock is the active one.
+    const first = child('pair');
+    const second = child('pair');
+    const active = [first, second].map((c) => c.waitForLine('relay is active').then(() => c));
+    for (const p of active) p.catch(() => {}); // the loser's wait ends when it is killed
+    const winner = await Promise.race(active);
+    const a = winner;
+    const b = winner === first ? second : first;
     await b.waitForLine('waiting on standby');
+    expect(b.output.some((l) => l.includes('relay is active'))).toBe(false);
     await pool.query('TRUNCATE cdc_sink');
     const writing = burst(20_000, 2000, 50);
     await waitFor('first changes delivered', async () => (await delivered('changes.items')) >= 300, 30_000, 20);
