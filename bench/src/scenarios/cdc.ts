@@ -1,6 +1,7 @@
 // CDC latency and throughput: a row's commit → the handler of a worker subscription, through the
 // relay and the postgres broker, beside two baselines measured on the same inserts in the same run:
 // a trigger's LISTEN/NOTIFY delivery, and a bare pg-logical-replication reader on its own slot.
+// Latency runs from the commit time PostgreSQL records (same machine, same clock) to arrival.
 import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,8 +20,11 @@ import { lower, higher, percentile, type Figure, type Scenario, type Size } from
 
 const PLAN = {
   small: { events: 40, ratePerSec: 50, burst: 1000 },
-  full: { events: 2000, ratePerSec: 200, burst: 20_000 },
+  full: { events: 1000, ratePerSec: 100, burst: 20_000 },
 } as const;
+
+/** Wall-clock milliseconds with sub-millisecond precision, comparable with the server's clock here. */
+const now = () => performance.timeOrigin + performance.now();
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -31,7 +35,7 @@ class Arrivals {
   waiters: (() => void)[] = [];
   mark(id: number) {
     this.deliveries++;
-    if (!this.at.has(id)) this.at.set(id, performance.now());
+    if (!this.at.has(id)) this.at.set(id, now());
     for (const w of this.waiters.splice(0)) w();
   }
   async until(n: number, timeoutMs: number, what: string) {
@@ -43,8 +47,9 @@ class Arrivals {
   }
 }
 
-function latencies(sent: Map<number, number>, arrivals: Arrivals, ids: number[]): number[] {
-  return ids.map((id) => arrivals.at.get(id)! - sent.get(id)!).sort((a, b) => a - b);
+/** Arrival minus the transaction's commit time, as logical decoding reports it, for every path. */
+function latencies(committed: Map<number, number>, arrivals: Arrivals, ids: number[]): number[] {
+  return ids.map((id) => arrivals.at.get(id)! - committed.get(id)!).sort((a, b) => a - b);
 }
 
 async function run(size: Size): Promise<Figure[]> {
@@ -65,7 +70,7 @@ async function run(size: Size): Promise<Figure[]> {
       CREATE PUBLICATION bench_raw FOR TABLE events;`);
     await pool.query("SELECT pg_create_logical_replication_slot('bench_raw', 'pgoutput')");
 
-    const sent = new Map<number, number>();
+    const committed = new Map<number, number>();
     const ours = new Arrivals();
     const notify = new Arrivals();
     const raw = new Arrivals();
@@ -80,7 +85,15 @@ async function run(size: Size): Promise<Figure[]> {
     // Baseline 2: a bare logical replication reader (no broker, no confirmation discipline).
     const reader = new LogicalReplicationService({ connectionString: url }, { acknowledge: { auto: true, timeoutSeconds: 10 } });
     reader.on('error', () => {});
-    reader.on('data', (_lsn: string, m: Pgoutput.Message) => { if (m.tag === 'insert') raw.mark(Number(m.new.id)); });
+    let commitMs = 0;
+    reader.on('data', (_lsn: string, m: Pgoutput.Message) => {
+      if (m.tag === 'begin') commitMs = Number(m.commitTime as bigint) / 1000;
+      if (m.tag === 'insert') {
+        const id = Number(m.new.id);
+        raw.mark(id);
+        committed.set(id, commitMs);
+      }
+    });
     void reader.subscribe(new PgoutputPlugin({ protoVersion: 1, publicationNames: ['bench_raw'] }), 'bench_raw').catch(() => {});
     cleanups.push(() => reader.destroy());
 
@@ -102,25 +115,26 @@ async function run(size: Size): Promise<Figure[]> {
     cleanups.push(() => relay.stop(0));
     for (let i = 0; i < 200 && !(relay.status().state === 'active' && (await pool.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'bench_changes' AND active")).rowCount); i++) await sleep(50);
 
-    // Latency: single-row transactions at a fixed rate; time from sending the INSERT to arrival.
+    // Latency: single-row transactions from one connection at up to a fixed rate; each path's
+    // arrival time minus the commit time logical decoding reports for the row's transaction.
     const ids: number[] = [];
     const gap = 1000 / plan.ratePerSec;
     const start = performance.now();
-    const inflight: Promise<unknown>[] = [];
-    for (let i = 0; i < plan.events; i++) {
-      const due = start + i * gap;
-      const wait = due - performance.now();
-      if (wait > 0) await sleep(wait);
-      const id = i + 1;
-      ids.push(id);
-      sent.set(id, performance.now());
-      inflight.push(pool.query("INSERT INTO events (id, body) VALUES ($1, 'x')", [id]));
+    const writer = await pool.connect();
+    try {
+      for (let i = 0; i < plan.events; i++) {
+        const wait = start + i * gap - performance.now();
+        if (wait > 0) await sleep(wait);
+        ids.push(i + 1);
+        await writer.query("INSERT INTO events (id, body) VALUES ($1, 'x')", [i + 1]);
+      }
+    } finally {
+      writer.release();
     }
-    await Promise.all(inflight);
-    await Promise.all([ours.until(plan.events, 30_000, 'cdc'), notify.until(plan.events, 30_000, 'notify'), raw.until(plan.events, 30_000, 'raw')]);
-    const oursL = latencies(sent, ours, ids);
-    const notifyL = latencies(sent, notify, ids);
-    const rawL = latencies(sent, raw, ids);
+    await Promise.all([ours.until(plan.events, 60_000, 'cdc'), notify.until(plan.events, 60_000, 'notify'), raw.until(plan.events, 60_000, 'raw')]);
+    const oursL = latencies(committed, ours, ids);
+    const notifyL = latencies(committed, notify, ids);
+    const rawL = latencies(committed, raw, ids);
 
     // Throughput: one burst of rows in transactions of 1,000; time until the last one arrives.
     const base = plan.events + 1;

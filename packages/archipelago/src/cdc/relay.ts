@@ -124,9 +124,10 @@ class CdcRelay implements Relay {
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       if (this.#stopping) return resolve();
+      const signal = this.#wake.signal;
+      const done = () => { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); };
       const t = setTimeout(done, ms);
-      function done() { clearTimeout(t); resolve(); }
-      this.#wake.signal.addEventListener('abort', done, { once: true });
+      signal.addEventListener('abort', done, { once: true });
     });
   }
 
@@ -212,12 +213,15 @@ class CdcRelay implements Relay {
           await this.#observe(client);
         }
       })().catch((e: unknown) => { lockLost = e; throw e; });
-      const stopped = new Promise<void>((resolve) => this.#wake.signal.addEventListener('abort', () => resolve(), { once: true }));
+      let onStop = () => {};
+      const stopped = new Promise<void>((resolve) => { onStop = resolve; });
+      this.#wake.signal.addEventListener('abort', onStop, { once: true });
       try {
         await Promise.race([session.run(), watch, lost.catch((e: unknown) => { lockLost = e; throw e; }), stopped]);
       } catch (e) {
         if (!lockLost) this.#fail(e, 'replication stream ended; restarting it');
       } finally {
+        this.#wake.signal.removeEventListener('abort', onStop);
         watching.abort();
         await session.close(this.#stopping ? this.#grace : 0);
         this.#session = undefined;

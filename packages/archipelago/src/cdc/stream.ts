@@ -72,8 +72,6 @@ export class ReplicationSession {
   #publishFailures = 0;
   #lastReceived = Date.now();
   confirmed: bigint;
-  /** Commit time of the last change the broker accepted. */
-  lastRelayedAt: Date | undefined;
 
   constructor(o: SessionOptions) {
     this.#o = o;
@@ -96,10 +94,6 @@ export class ReplicationSession {
   /** Commit time of the oldest change received but not yet accepted by the broker. */
   get oldestUnconfirmed(): Date | undefined {
     return this.#open?.committedAt ?? this.#queue.find((i) => i.committedAt)?.committedAt;
-  }
-
-  get unpublished(): number {
-    return this.#pending + (this.#open?.messages.length ?? 0);
   }
 
   /** Streams until the connection ends; rejects with the reason it ended. */
@@ -269,12 +263,7 @@ export class ReplicationSession {
       this.#queue.splice(0, take.length);
       this.#pending -= n;
       let end: bigint | undefined;
-      let at: Date | undefined;
-      for (const item of take) {
-        if (item.endLsn !== undefined) end = item.endLsn;
-        if (item.committedAt) at = item.committedAt;
-      }
-      if (at) this.lastRelayedAt = at;
+      for (const item of take) if (item.endLsn !== undefined) end = item.endLsn;
       if (n > 0) this.#o.onRelayed?.(n);
       if (end !== undefined && end > this.confirmed) {
         this.confirmed = end;
