@@ -8,7 +8,7 @@ import { getNotification, recordActivity } from './notifications.js';
 /** Reputation: 10 per upvote and 2 per comment received, 1 per post written. */
 export const REPUTATION_SQL = `coalesce((SELECT sum(10 * upvotes + 2 * comment_count + 1) FROM posts WHERE author_id = $1), 0)`;
 
-const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
+const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : v instanceof Date ? v.toISOString() : String(v));
 const rowOf = (c: Change) => (c.after ?? c.before ?? {}) as Record<string, unknown>;
 const committedAt = (c: Change) => (typeof c.committedAt === 'string' ? c.committedAt : c.committedAt.toISOString());
 
