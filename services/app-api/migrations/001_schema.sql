@@ -100,7 +100,8 @@ CREATE TABLE processed_changes (
 CREATE TABLE digest_sends (
   user_id    bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
   week       text NOT NULL,
-  status     text NOT NULL CHECK (status IN ('sending', 'sent', 'empty')),
+  -- sending: claimed, mail not yet confirmed; failed: the transport failed after it may have delivered.
+  status     text NOT NULL CHECK (status IN ('sending', 'sent', 'empty', 'failed')),
   post_ids   bigint[] NOT NULL DEFAULT '{}',
   message_id text,
   claimed_at timestamptz NOT NULL DEFAULT now(),
