@@ -99,6 +99,15 @@ describe('background effects', () => {
     expect(await state(post, a)).toMatchObject({ upvotes: 0, comments: 1, reputation: 3 });
   });
 
+  it('updates counters but notifies nobody for backdated activity (seeds, backfills)', async () => {
+    const a = await newUser();
+    const post = await newPost(a);
+    const b = await newUser();
+    const { rows } = await ctx.db.query(`INSERT INTO upvotes (post_id, user_id, created_at) VALUES ($1, $2, now() - interval '3 days') RETURNING *`, [post, b]);
+    await deliver(`old-${post}`, change('upvotes', 'insert', rows[0]));
+    expect(await state(post, a)).toMatchObject({ upvotes: 1, notifications: [] });
+  });
+
   it('skips a change for a post that no longer exists', async () => {
     const a = await newUser();
     const post = await newPost(a);

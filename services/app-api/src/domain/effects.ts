@@ -8,6 +8,12 @@ import { getNotification, recordActivity } from './notifications.js';
 /** Reputation: 10 per upvote and 2 per comment received, 1 per post written. */
 export const REPUTATION_SQL = `coalesce((SELECT sum(10 * upvotes + 2 * comment_count + 1) FROM posts WHERE author_id = $1), 0)`;
 
+/**
+ * Activity older than this is not news: backfills and seeds (rows dated in the past) update
+ * counters but notify nobody.
+ */
+export const NEWS_MS = 24 * 3600_000;
+
 const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : v instanceof Date ? v.toISOString() : String(v));
 const rowOf = (c: Change) => (c.after ?? c.before ?? {}) as Record<string, unknown>;
 const committedAt = (c: Change) => (typeof c.committedAt === 'string' ? c.committedAt : c.committedAt.toISOString());
@@ -56,9 +62,10 @@ export async function applyChange(tx: Queryable, deliveryId: string, change: Cha
   if (!post) return events;
   await refreshReputation(tx, post.authorId);
   events.push({ kind: 'post', id: postId, upvotes: post.upvotes, comments: post.comments });
-  if (change.op === 'insert' && actor !== post.authorId) {
+  const at = str(row.created_at) ?? committedAt(change);
+  if (change.op === 'insert' && actor !== post.authorId && Date.now() - Date.parse(at) < NEWS_MS) {
     const kind = change.table === 'upvotes' ? 'upvote' : 'comment';
-    const id = await recordActivity(tx, { recipient: post.authorId, postId, kind, actor, at: str(row.created_at) ?? committedAt(change) });
+    const id = await recordActivity(tx, { recipient: post.authorId, postId, kind, actor, at });
     const notification = await getNotification(tx, id);
     if (notification) events.push({ kind: 'notification', userId: post.authorId, notification: { ...notification } });
   }
