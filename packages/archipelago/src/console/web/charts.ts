@@ -63,7 +63,7 @@ class UnitCharts {
       const box = h('div', { class: 'chart', 'data-chart': spec.id }, h('div', { class: 'chart-title' }, spec.title));
       this.#insert(spec.id, box);
       const plot = new uPlot({
-        width: 420, height: 130,
+        width: 360, height: 120,
         legend: { show: labels.length > 1 || spec.id === 'replicas' },
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), Math.max(1, max)] } },
@@ -93,7 +93,7 @@ class UnitCharts {
       if (x < min - 1 || x > max + 1) continue;
       const left = Math.min(Math.max(u.valToPos(x, 'x'), 0), u.over.clientWidth - 1);
       u.over.append(h('div', {
-        class: `decision-marker ${d.to > d.from ? 'up' : 'down'}`, 'data-unit': d.unit,
+        class: `decision-marker ${d.to > d.from ? 'up' : d.to < d.from ? 'down' : ''}`, 'data-unit': d.unit,
         style: `left:${left}px`, title: `${clock(d.at)} ${d.from} → ${d.to}: ${d.reason}`,
       }));
     }
