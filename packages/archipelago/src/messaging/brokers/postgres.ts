@@ -1,0 +1,194 @@
+// The `postgres` broker: queue tables in the service's own database (see postgres-sql.ts), claimed
+// with FOR UPDATE SKIP LOCKED under a lease, woken by LISTEN/NOTIFY; broadcasts over NOTIFY.
+import type pg from 'pg';
+import type { Queryable } from '../../database/pool.js';
+import { createPool } from '../../database/pool.js';
+import type { Broker, ConsumerHandle, DeadLetter, OutgoingMessage, SubscriptionSpec, SubscriptionStats } from '../broker.js';
+import { afterFailure, Bell, brokerErrors, encodeBroadcast, leaseMs, once } from '../common.js';
+import { runConsumer, type Warn } from '../consumer.js';
+import { PgListener } from './pg-listener.js';
+import * as sql from './postgres-sql.js';
+
+export interface PostgresBrokerOptions {
+  readonly databaseUrl: string;
+  /** A pool to share (not closed by the broker); one is made from `databaseUrl` otherwise. */
+  readonly pool?: pg.Pool;
+  readonly warn?: Warn;
+}
+
+interface Claimed { id: string; topic: string; payload: unknown; attempt: number; published_at: Date }
+
+/** Rows per INSERT: keeps a statement's parameters small while a fan-out of 100,000s takes few round trips. */
+const PUBLISH_CHUNK = 5000;
+
+const deadLetter = (r: { id: string; subscription: string; topic: string; payload: unknown; error: string; attempts: number; published_at: Date; failed_at: Date }): DeadLetter => ({
+  id: r.id, subscription: r.subscription, topic: r.topic, payload: r.payload, error: r.error, attempts: r.attempts, publishedAt: r.published_at, failedAt: r.failed_at,
+});
+
+export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
+  const warn: Warn = opts.warn ?? (() => {});
+  const pool = opts.pool ?? createPool(opts.databaseUrl, { max: 10, application: 'archipelago-broker' });
+  const listener = new PgListener(opts.databaseUrl, warn);
+  const bells = new Map<string, Set<Bell>>();
+  const consumers = new Set<ConsumerHandle>();
+  let closed = false;
+  let initialised: Promise<void> | undefined;
+
+  const live = () => { if (closed) throw brokerErrors.closed(); };
+  const q = async <R extends pg.QueryResultRow>(text: string, values: unknown[], on: Queryable = pool): Promise<pg.QueryResult<R>> => {
+    try {
+      return await on.query<R>(text, values);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ECONNREFUSED') throw brokerErrors.unavailable('the PostgreSQL broker', e);
+      throw e;
+    }
+  };
+  const init = () => (initialised ??= (async () => {
+    const c = await pool.connect().catch((e: unknown) => { throw brokerErrors.unavailable('the PostgreSQL broker', e); });
+    try {
+      await c.query('BEGIN');
+      await c.query(sql.INIT);
+      await c.query('COMMIT');
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      c.release();
+    }
+  })().catch((e: unknown) => { initialised = undefined; throw e; }));
+  const exists = async (name: string) => {
+    await init();
+    if ((await q(sql.SUBSCRIPTION_EXISTS, [name])).rowCount === 0) throw brokerErrors.unknownSubscription(name);
+  };
+  const ring = (name: string) => { for (const b of bells.get(name) ?? []) b.ring(); };
+  const ringAll = () => { for (const name of bells.keys()) ring(name); };
+
+  const broker: Broker = {
+    kind: 'postgres',
+    async init() { live(); await init(); },
+    async ensureSubscription(spec) {
+      live();
+      await init();
+      await q(sql.ENSURE_SUBSCRIPTION, [spec.name, spec.topic, spec.unit, JSON.stringify(spec)]);
+    },
+    async publish(topic: string, messages: readonly OutgoingMessage[], o: { tx?: Queryable } = {}) {
+      live();
+      await init();
+      for (let i = 0; i < messages.length; i += PUBLISH_CHUNK) {
+        const chunk = messages.slice(i, i + PUBLISH_CHUNK);
+        await q(sql.PUBLISH, [
+          topic, chunk.map((m) => m.id), chunk.map((m) => JSON.stringify(m.payload ?? null)), chunk.map((m) => m.publishedAt.toISOString()),
+        ], o.tx ?? pool);
+      }
+    },
+    async consume(spec: SubscriptionSpec, handler) {
+      live();
+      await exists(spec.name);
+      const bell = new Bell();
+      let set = bells.get(spec.name);
+      if (!set) bells.set(spec.name, (set = new Set()));
+      set.add(bell);
+      const unlisten = await listener.listen(sql.QUEUE_CHANNEL, (name) => ring(name), ringAll);
+      const lease = leaseMs(spec);
+      // Acks are batched: whatever finished while the previous DELETE ran goes in the next one.
+      let acks: { id: string; done: () => void; fail: (e: unknown) => void }[] = [];
+      let flushing = false;
+      const flush = async () => {
+        if (flushing) return;
+        flushing = true;
+        while (acks.length) {
+          const batch = acks;
+          acks = [];
+          try {
+            await q(sql.ACK, [spec.name, batch.map((a) => a.id)]);
+            for (const a of batch) a.done();
+          } catch (e) {
+            for (const a of batch) a.fail(e);
+          }
+        }
+        flushing = false;
+      };
+      const claim = async (max: number) => (await q<Claimed>(sql.CLAIM, [spec.name, max, lease])).rows;
+      const handle = runConsumer<Claimed>(spec, {
+        async fetch(max, signal) {
+          const got = await claim(max);
+          if (got.length || signal.aborted) return got;
+          const due = (await q<{ ms: number | null }>(sql.NEXT_DUE, [spec.name])).rows[0]?.ms;
+          await bell.wait(Math.max(5, Math.min(1000, due ?? 1000)), signal);
+          return signal.aborted ? [] : claim(max);
+        },
+        delivery: (m) => ({ id: m.id, payload: m.payload, attempt: m.attempt, publishedAt: m.published_at, topic: m.topic, subscription: spec.name }),
+        async settle(m, outcome) {
+          if (outcome.ok) {
+            await new Promise<void>((done, fail) => { acks.push({ id: m.id, done, fail }); void flush(); });
+            return;
+          }
+          const next = afterFailure(spec, m.attempt, outcome.dead);
+          if (next.dead) await q(sql.DEAD, [spec.name, m.id, m.attempt, outcome.error]);
+          else await q(sql.RETRY, [spec.name, m.id, m.attempt, next.delayMs, outcome.error]);
+        },
+        async release(ms) { await q(sql.RELEASE, [spec.name, ms.map((m) => m.id)]); },
+        async closed() {
+          unlisten();
+          set.delete(bell);
+          consumers.delete(handle);
+        },
+      }, handler, warn);
+      consumers.add(handle);
+      return handle;
+    },
+    async broadcast(topic, payload) {
+      live();
+      await q(sql.BROADCAST, [encodeBroadcast(topic, payload)]);
+    },
+    async onBroadcast(topic, handler) {
+      live();
+      const off = await listener.listen(sql.BROADCAST_CHANNEL, (text) => {
+        let msg: { t: string; p: unknown };
+        try { msg = JSON.parse(text) as { t: string; p: unknown }; } catch { return; }
+        if (msg.t === topic) handler(msg.p);
+      });
+      return async () => off();
+    },
+    async stats(subscription): Promise<SubscriptionStats> {
+      live();
+      await init();
+      const r = (await q<{ topic: string; backlog: number; oldest_age_ms: number | null; dead_letters: number }>(sql.STATS, [subscription])).rows[0];
+      if (!r) throw brokerErrors.unknownSubscription(subscription);
+      return { subscription, topic: r.topic, backlog: r.backlog, oldestAgeMs: r.oldest_age_ms === null ? null : Math.max(0, Math.round(r.oldest_age_ms)), deadLetters: r.dead_letters };
+    },
+    deadLetters: {
+      async list(subscription, o = {}) {
+        live();
+        await exists(subscription);
+        return (await q<Parameters<typeof deadLetter>[0]>(sql.DEAD_LIST, [subscription, o.limit ?? 100])).rows.map(deadLetter);
+      },
+      async get(subscription, id) {
+        live();
+        await exists(subscription);
+        const r = (await q<Parameters<typeof deadLetter>[0]>(sql.DEAD_GET, [subscription, id])).rows[0];
+        return r && deadLetter(r);
+      },
+      async replay(subscription, ids) {
+        live();
+        await exists(subscription);
+        return (await q<{ n: number }>(sql.DEAD_REPLAY, [subscription, ids ?? null])).rows[0]!.n;
+      },
+      async purge(subscription, ids) {
+        live();
+        await exists(subscription);
+        return (await q<{ n: number }>(sql.DEAD_PURGE, [subscription, ids ?? null])).rows[0]!.n;
+      },
+    },
+    close: once(async () => {
+      closed = true;
+      const steps: (() => Promise<unknown>)[] = [
+        ...[...consumers].map((c) => () => c.stop(0)),
+        () => listener.close(),
+        () => (opts.pool ? Promise.resolve() : pool.end()),
+      ];
+      for (const step of steps) await Promise.resolve().then(step).catch((e: unknown) => warn('closing the broker: a step failed', e));
+    }),
+  };
+  return broker;
+}

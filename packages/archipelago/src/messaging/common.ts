@@ -1,0 +1,77 @@
+// Rules every broker shares, so that retries, dead letters and errors behave (and read) the same
+// whichever broker carries the messages.
+import { ArchipelagoError } from '../errors.js';
+import type { SubscriptionSpec } from './broker.js';
+
+/** Delay before attempt `attempt + 1` after attempt `attempt` failed (attempt counts from 1). */
+export function backoffDelay(spec: Pick<SubscriptionSpec, 'backoff'>, attempt: number): number {
+  const { initialMs, maxMs, factor } = spec.backoff;
+  const delay = initialMs * Math.pow(factor, Math.max(0, attempt - 1));
+  return Math.max(0, Math.min(maxMs, Math.round(delay)));
+}
+
+/** What happens to a failed delivery: retried after `delayMs`, or moved to dead letters. */
+export function afterFailure(spec: Pick<SubscriptionSpec, 'backoff' | 'maxAttempts'>, attempt: number, dead = false): { dead: true } | { dead: false; delayMs: number } {
+  if (dead || attempt >= spec.maxAttempts) return { dead: true };
+  return { dead: false, delayMs: backoffDelay(spec, attempt) };
+}
+
+/** How long a claimed message stays invisible to other consumers: the deadline plus a margin. */
+export function leaseMs(spec: Pick<SubscriptionSpec, 'deadlineMs'>): number {
+  return spec.deadlineMs + Math.min(30_000, Math.max(1000, Math.round(spec.deadlineMs / 10)));
+}
+
+export const brokerErrors = {
+  unknownSubscription: (name: string) =>
+    new ArchipelagoError('ARCH_E_SUBSCRIPTION_UNKNOWN', `no subscription "${name}" is registered with the broker`),
+  closed: () => new ArchipelagoError('ARCH_E_BROKER', 'the broker is closed'),
+  broadcastTooLarge: (topic: string, bytes: number, max: number) =>
+    new ArchipelagoError('ARCH_E_BROKER', `broadcast on topic "${topic}" is ${bytes} bytes; at most ${max} bytes fit in one broadcast`),
+  unavailable: (what: string, cause: unknown) =>
+    new ArchipelagoError('ARCH_E_BROKER_UNAVAILABLE', `${what} cannot be reached: ${cause instanceof Error ? cause.message : String(cause)}`),
+  failed: (what: string, cause: unknown) =>
+    new ArchipelagoError('ARCH_E_BROKER', `${what} failed: ${cause instanceof Error ? cause.message : String(cause)}`),
+};
+
+/** Broadcast payloads are capped by the smallest transport (PostgreSQL NOTIFY takes < 8000 bytes). */
+export const MAX_BROADCAST_BYTES = 7000;
+
+export function encodeBroadcast(topic: string, payload: unknown): string {
+  const text = JSON.stringify({ t: topic, p: payload });
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_BROADCAST_BYTES) throw brokerErrors.broadcastTooLarge(topic, bytes, MAX_BROADCAST_BYTES);
+  return text;
+}
+
+export const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
+  if (signal?.aborted) return resolve();
+  const t = setTimeout(done, ms);
+  function done() { clearTimeout(t); signal?.removeEventListener('abort', done); resolve(); }
+  signal?.addEventListener('abort', done, { once: true });
+});
+
+/** A wake-up flag loops can sleep on and others can ring; a ring with nobody waiting is kept for the next wait. */
+export class Bell {
+  private readonly waiters = new Set<() => void>();
+  private rung = false;
+  ring(): void {
+    if (this.waiters.size === 0) { this.rung = true; return; }
+    for (const w of [...this.waiters]) w();
+  }
+  /** Resolves when rung, after `ms`, or when `signal` aborts. */
+  wait(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.rung || signal?.aborted) { this.rung = false; return Promise.resolve(); }
+    return new Promise((resolve) => {
+      const done = () => { clearTimeout(t); signal?.removeEventListener('abort', done); this.waiters.delete(done); resolve(); };
+      const t = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+      this.waiters.add(done);
+    });
+  }
+}
+
+/** Runs `fn` once per call site; later calls get the first call's promise (idempotent close). */
+export function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= fn());
+}

@@ -1,0 +1,125 @@
+// The Messaging facade over any Broker: typed publish (schema-checked), the subscription runtime
+// (schema check on consume, deadline, errors mapped to retry outcomes) and broadcasts.
+import { randomUUID } from 'node:crypto';
+import { ArchipelagoError } from '../errors.js';
+import { subscriptionSpec } from '../service/catalog.js';
+import type { BroadcastDefinition, SubscriptionDefinition, UnitContext } from '../units/define.js';
+import type { Broker, ConsumerHandle, HandlerOutcome, OutgoingMessage, RawDelivery } from './broker.js';
+import { once } from './common.js';
+import type { Messaging, MessagingOptions } from './facade.js';
+import type { Topic } from './topic.js';
+import type { Delivery, PublishOptions } from './types.js';
+
+function issues(error: { issues?: readonly { path: readonly PropertyKey[]; message: string }[] }): string[] {
+  return (error.issues ?? []).map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`);
+}
+
+/** Throws ARCH_E_SCHEMA unless `message` fits the topic's schema. */
+export function checkMessage<T>(topic: Topic<T>, message: unknown): T {
+  const r = topic.schema.safeParse(message);
+  if (r.success) return r.data;
+  const details = issues(r.error as never);
+  throw new ArchipelagoError('ARCH_E_SCHEMA', `message does not match the schema of topic "${topic.name}": ${details.join('; ')}`, details);
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof ArchipelagoError) return `${e.code}: ${e.message}`;
+  if (e instanceof Error) return e.stack ?? `${e.name}: ${e.message}`;
+  return String(e);
+}
+
+/** Runs one delivery through a subscription's handler: schema check, deadline, outcome. */
+export async function runDelivery(def: SubscriptionDefinition, deadlineMs: number, raw: RawDelivery, ctx: UnitContext): Promise<HandlerOutcome> {
+  const parsed = def.topic.schema.safeParse(raw.payload);
+  if (!parsed.success) {
+    return { ok: false, dead: true, error: `ARCH_E_SCHEMA: message does not match the schema of topic "${def.topic.name}": ${issues(parsed.error as never).join('; ')}` };
+  }
+  const delivery: Delivery<unknown> = {
+    message: parsed.data, id: raw.id, attempt: raw.attempt, publishedAt: raw.publishedAt, topic: raw.topic, subscription: raw.subscription,
+  };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      Promise.resolve().then(() => def.handler(delivery, ctx)),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ArchipelagoError('ARCH_E_DEADLINE', `handler of subscription "${def.name}" ran past its deadline of ${deadlineMs} ms`)), deadlineMs);
+      }),
+    ]);
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, error: errorText(e) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function createMessaging(broker: Broker, opts: MessagingOptions): Messaging {
+  const handles = new Set<ConsumerHandle>();
+  const unlisteners = new Set<() => Promise<void>>();
+  const outgoing = <T>(topic: Topic<T>, message: T, id?: string): OutgoingMessage => {
+    checkMessage(topic, message);
+    return { id: id ?? randomUUID(), payload: message, publishedAt: new Date() };
+  };
+
+  return {
+    broker,
+    async publish<T>(topic: Topic<T>, message: T, o: PublishOptions = {}) {
+      const m = outgoing(topic, message, o.id);
+      await broker.publish(topic.name, [m], { tx: o.tx });
+      return m.id;
+    },
+    async publishMany<T>(topic: Topic<T>, messages: readonly T[], o: Omit<PublishOptions, 'id'> = {}) {
+      const ms = messages.map((m) => outgoing(topic, m));
+      if (ms.length) await broker.publish(topic.name, ms, { tx: o.tx });
+      return ms.map((m) => m.id);
+    },
+    async broadcast<T>(topic: Topic<T>, message: T) {
+      checkMessage(topic, message);
+      await broker.broadcast(topic.name, message);
+    },
+    async startSubscriptions(defs: readonly SubscriptionDefinition[], ctx: UnitContext) {
+      const started: ConsumerHandle[] = [];
+      for (const def of defs) {
+        const spec = subscriptionSpec(opts.unit, def);
+        await broker.ensureSubscription(spec);
+        started.push(await broker.consume(spec, (raw) => runDelivery(def, spec.deadlineMs, raw, ctx)));
+      }
+      let stopping: Promise<{ cut: number }> | undefined;
+      const combined: ConsumerHandle = {
+        get inFlight() { return started.reduce((n, h) => n + h.inFlight, 0); },
+        stop(graceMs: number) {
+          stopping ??= Promise.all(started.map((h) => h.stop(graceMs))).then((rs) => {
+            handles.delete(combined);
+            return { cut: rs.reduce((n, r) => n + r.cut, 0) };
+          });
+          return stopping;
+        },
+      };
+      handles.add(combined);
+      return combined;
+    },
+    async startBroadcasts(defs: readonly Pick<BroadcastDefinition, 'topic' | 'handler'>[], ctx: UnitContext) {
+      const offs: (() => Promise<void>)[] = [];
+      for (const def of defs) {
+        offs.push(await broker.onBroadcast(def.topic.name, (payload) => {
+          const parsed = def.topic.schema.safeParse(payload);
+          if (!parsed.success) {
+            opts.logger.warn({ topic: def.topic.name, issues: issues(parsed.error as never) }, 'dropped a broadcast that does not match its topic schema');
+            return;
+          }
+          Promise.resolve().then(() => def.handler(parsed.data, ctx)).catch((e: unknown) => {
+            opts.logger.error({ topic: def.topic.name, err: e }, 'a broadcast handler failed');
+          });
+        }));
+      }
+      const off = once(async () => { unlisteners.delete(off); await Promise.all(offs.map((f) => f())); });
+      unlisteners.add(off);
+      return off;
+    },
+    /** Stops consumers and broadcast listeners; the broker belongs to the caller and stays open. */
+    close: once(async () => {
+      for (const h of [...handles]) await h.stop(0).catch(() => {});
+      for (const off of [...unlisteners]) await off().catch(() => {});
+    }),
+  };
+}
