@@ -111,9 +111,9 @@ export async function startConsole(opts: ConsoleOptions): Promise<ConsoleHandle>
     m = /^\/api\/(crons|jobs)\/([^/]+)\/run$/.exec(path);
     if (m) {
       const unit = decodeURIComponent(m[2]!);
-      await (m[1] === 'crons' ? opts.source.runCron(unit) : opts.source.runJob(unit));
+      const r = await (m[1] === 'crons' ? opts.source.runCron(unit) : opts.source.runJob(unit));
       hub.changed();
-      return sendJson(res, 202, { ok: true });
+      return sendJson(res, 202, r ?? { started: true });
     }
     m = /^\/api\/dlq\/([^/]+)\/(replay|purge)$/.exec(path);
     if (m) {

@@ -3,7 +3,7 @@
 import type { DeadLetter, SubscriptionStats } from '../messaging/broker.js';
 import type { UnitKind } from '../service/types.js';
 
-export type Health = 'starting' | 'healthy' | 'degraded' | 'unhealthy' | 'stopped' | 'idle';
+export type Health = 'starting' | 'healthy' | 'degraded' | 'down' | 'idle';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
 export interface ReplicaView {
@@ -19,7 +19,7 @@ export interface RunView {
   /** ISO timestamps. */
   readonly startedAt: string;
   readonly finishedAt?: string | null;
-  readonly status: 'running' | 'succeeded' | 'failed';
+  readonly status: 'running' | 'succeeded' | 'failed' | 'skipped';
   readonly trigger?: 'schedule' | 'manual' | 'deploy';
   readonly error?: string;
 }
@@ -39,6 +39,8 @@ export interface UnitView {
   readonly cron?: { readonly schedule: string; readonly timezone?: string; readonly nextRunAt: string | null; readonly lastRuns: readonly RunView[] };
   readonly job?: { readonly runOn: 'deploy' | 'manual'; readonly lastRuns: readonly RunView[] };
 }
+
+export interface RunStart { readonly started: boolean; readonly run?: string; readonly reason?: string }
 
 export interface ConsoleSnapshot {
   readonly service: string;
@@ -99,8 +101,10 @@ export interface ConsoleSource {
   /** How often to sample, usually the autoscaler's polling interval. Default 1000. */
   readonly pollingMs?: number;
   scale(unit: string, replicas: number): Promise<void>;
-  runCron(unit: string): Promise<void>;
-  runJob(unit: string): Promise<void>;
+  /** Starts a run now; `started: false` with a reason when the unit's concurrency policy skips it. */
+  runCron(unit: string): Promise<RunStart | void>;
+  /** Starts a job run and returns without waiting for it to finish. */
+  runJob(unit: string): Promise<RunStart | void>;
   topics(): Promise<readonly TopicView[]>;
   deadLetters: {
     list(subscription: string, opts?: { limit?: number }): Promise<readonly DeadLetter[]>;

@@ -14,8 +14,8 @@ export function renderTasks(root: HTMLElement, snap: ConsoleSnapshot): void {
 
 async function run(kind: 'crons' | 'jobs', unit: string): Promise<void> {
   try {
-    await post(`/api/${kind}/${encodeURIComponent(unit)}/run`);
-    notify(`${unit}: run started`);
+    const r = await post<{ started: boolean; reason?: string }>(`/api/${kind}/${encodeURIComponent(unit)}/run`);
+    notify(r.started ? `${unit}: run started` : `${unit}: not started: ${r.reason ?? 'skipped'}`, r.started ? 'info' : 'error');
   } catch (e) { notify(`${unit}: ${(e as Error).message}`, 'error'); }
 }
 
