@@ -116,6 +116,8 @@ export class ConsoleHub {
       const at = Date.now();
       const samples = this.#history.record(at, snapshot, load, this.#topics);
       this.#broadcast('sample', { at, samples });
+      // Count-downs (back-off, next cron run) move without a change event.
+      this.#broadcast('snapshot', snapshot);
       this.#broadcast('topics', { topics: this.#topics, error: this.#topicsError });
     } catch {
       // A failed sample leaves a gap in the charts; the loop goes on.
