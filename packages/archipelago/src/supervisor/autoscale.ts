@@ -3,7 +3,7 @@
 // replicas' reports), asks the autoscaler for a replica count and applies it.
 import pidusage from 'pidusage';
 import type { ResolvedUnit } from '../service/types.js';
-import { createAutoscaler, type Autoscaler, type ScaleMetrics } from './decide.js';
+import { createAutoscaler, type Autoscaler, type Metrics } from '../scaling/index.js';
 import type { LogMux } from './logs.js';
 import type { SupervisorState } from './state.js';
 import type { UnitRunner } from './unit.js';
@@ -30,8 +30,7 @@ export class AutoscaleLoop {
   add(unit: ResolvedUnit, runner: UnitRunner): void {
     if (unit.kind === 'cron' || unit.kind === 'job') return;
     const scaler = createAutoscaler(unit);
-    const every = unit.kind === 'worker' ? unit.scale.pollingMs : this.opts.pollingMs;
-    if (!this.opts.enabled && unit.replicas.min !== unit.replicas.max) scaler.decide = (i) => ({ from: i.current, to: i.current, reason: 'autoscaling off', metrics: i.metrics });
+    const every = unit.kind === 'worker' ? scaler.pollingMs : this.opts.pollingMs;
     const tick = async () => {
       if (this.stopped) return;
       try {
@@ -50,17 +49,18 @@ export class AutoscaleLoop {
     const status = this.opts.state.unit(unit.name);
     if (status) status.metrics = { ...metrics } as Record<string, number | null>;
     const current = runner.desired;
-    if (unit.replicas.min === unit.replicas.max) return; // metrics for status only: nothing to decide
+    // Metrics are read for status either way; a fixed-size unit or autoscaling off decides nothing.
+    if (unit.replicas.min === unit.replicas.max || !this.opts.enabled) return;
     const d = scaler.decide({ now: Date.now(), current, metrics });
     if (this.stopped || d.to === current) return;
-    const shown = Object.entries(d.metrics).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${typeof v === 'number' ? Math.round(v * 10) / 10 : v}`).join(' ');
+    const shown = Object.entries(d.metrics).filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => `${k}=${typeof v === 'number' ? Math.round(v * 10) / 10 : v}`).join(' ');
     this.opts.logs.info(`scale ${unit.name}: ${current} -> ${d.to} (${d.reason}) ${shown}`, { unit: unit.name, from: current, to: d.to });
     this.opts.state.recordScale({ at: new Date().toISOString(), unit: unit.name, from: current, to: d.to, reason: d.reason, source: 'autoscaler', metrics: { ...d.metrics } });
     runner.setDesired(d.to);
   }
 
-  private async metrics(unit: ResolvedUnit, runner: UnitRunner): Promise<ScaleMetrics> {
-    const m: ScaleMetrics = {};
+  private async metrics(unit: ResolvedUnit, runner: UnitRunner): Promise<Metrics> {
+    const m: { -readonly [K in keyof Metrics]: Metrics[K] } = {};
     if (unit.kind === 'worker') {
       const b = await this.opts.readBacklog(unit.name);
       m.backlog = b?.backlog ?? null;
@@ -84,7 +84,8 @@ export class AutoscaleLoop {
       m.cpuPercent = (cpu / n) / (unit.resources.cpuMillis / 10);
       m.memoryPercent = (mem / n) / unit.resources.memoryBytes * 100;
     }
-    m.connections = live.reduce((s, r) => s + r.status.connections, 0) / live.length;
+    // Summed over replicas: the autoscaler divides by the per-replica target.
+    m.connections = live.reduce((s, r) => s + r.status.connections, 0);
     return m;
   }
 
