@@ -64,10 +64,10 @@ class UnitCharts {
       this.#insert(spec.id, box);
       const plot = new uPlot({
         width: 360, height: 120,
-        legend: { show: labels.length > 1 || spec.id === 'replicas' },
+        legend: { show: labels.length > 1 || spec.id === 'replicas', live: false },
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), Math.max(1, max)] } },
-        series: [{}, ...labels.map((l, i) => ({ label: l, stroke: COLORS[i % COLORS.length], width: 1.5, paths: spec.id === 'replicas' ? uPlot.paths.stepped!({ align: 1 }) : undefined }))],
+        series: [{}, ...labels.map((l, i) => ({ label: l, stroke: COLORS[i % COLORS.length], width: 1.5, points: { show: false }, paths: spec.id === 'replicas' ? uPlot.paths.stepped!({ align: 1 }) : undefined }))],
         axes: [{ size: 30 }, { size: 40 }],
         hooks: { draw: [(u) => this.#markers(u)] },
       }, data, box);
@@ -124,7 +124,8 @@ export class Charts {
 
   syncUnits(units: readonly UnitView[]): void {
     for (const u of units) {
-      if (this.#units.has(u.name)) continue;
+      // A cron or job run is one process at a time: its runs table says more than a chart.
+      if (this.#units.has(u.name) || u.kind === 'cron' || u.kind === 'job') continue;
       const c = new UnitCharts(u.name, u.kind);
       this.#units.set(u.name, c);
       this.root.append(c.el);
