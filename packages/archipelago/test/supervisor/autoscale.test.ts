@@ -38,8 +38,8 @@ beforeAll(async () => {
     const subs = await db.query("SELECT name FROM archipelago.subscriptions WHERE name IN ('bulk-work', 'pair-hold')").catch(() => ({ rowCount: 0 }));
     const tables = await db.query("SELECT 1 FROM pg_tables WHERE tablename = 'releases'");
     return subs.rowCount === 2 && tables.rowCount === 1;
-  }, 60_000);
-}, 90_000);
+  }, 180_000);
+}, 200_000);
 
 afterAll(async () => {
   await db?.end().catch(() => {});
@@ -52,11 +52,11 @@ describe('archipelago up: autoscaling', () => {
     expect((await status(dir!)).units.find((u) => u.name === 'bulk')!.replicas.desired).toBe(0);
     await publish('bulk-jobs', Array.from({ length: 2000 }, (_, n) => ({ n })));
 
-    await waitFor('4 bulk replicas', async () => (await status(dir!)).units.find((u) => u.name === 'bulk' && u.replicas.desired === 4), 30_000);
+    await waitFor('4 bulk replicas', async () => (await status(dir!)).units.find((u) => u.name === 'bulk' && u.replicas.desired === 4), 60_000);
     await waitFor('the backlog drained and bulk back at 0', async () => {
       const u = (await status(dir!)).units.find((x) => x.name === 'bulk')!;
       return u.replicas.desired === 0 && u.replicaList.length === 0;
-    }, 150_000, 500);
+    }, 240_000, 500);
 
     const ds = await decisions('bulk');
     // Woken at the first poll over the activation threshold, at 4 on the next one, then straight to 0.
@@ -68,9 +68,6 @@ describe('archipelago up: autoscaling', () => {
     const gaps = { wakeToFour: Date.parse(ds[1]!.at) - Date.parse(ds[0]!.at), fourToZero: Date.parse(ds[2]!.at) - Date.parse(ds[1]!.at) };
     console.log(`bulk: 0→1→4 took ${gaps.wakeToFour} ms (polling 1000 ms); 4→0 came ${gaps.fourToZero} ms later`);
 
-    const rate = await db.query("SELECT date_trunc('second', at) AS s, count(*)::int AS n, count(DISTINCT replica)::int AS r FROM effects GROUP BY 1 ORDER BY 1");
-    console.log(sup!.output().split('\n').filter((l) => /scale bulk|autoscaler|backlog|warn/i.test(l)).slice(-30).join('\n'));
-    console.log(rate.rows.map((r: { s: Date; n: number; r: number }) => `${r.s.toISOString().slice(14, 19)} ${r.n}/${r.r}`).join(' | '));
     const { rows } = await db.query<{ n: string; distinct_n: string; max_times: number; max_attempt: number; replicas: string }>(
       'SELECT count(*) AS n, count(DISTINCT n) AS distinct_n, max(times) AS max_times, max(attempt) AS max_attempt, count(DISTINCT replica) AS replicas FROM effects');
     expect(rows[0]).toMatchObject({ n: '2000', distinct_n: '2000', max_times: 1, max_attempt: 1 });
@@ -81,34 +78,34 @@ describe('archipelago up: autoscaling', () => {
     } finally {
       await b.close();
     }
-  }, 200_000);
+  }, 300_000);
 
   it('scale-in stops the idle replica and leaves the busy one at work', async () => {
-    await waitFor('pair-1 ready', async () => (await status(dir!)).units.find((u) => u.name === 'pair' && u.replicas.ready === 1), 45_000);
+    await waitFor('pair-1 ready', async () => (await status(dir!)).units.find((u) => u.name === 'pair' && u.replicas.ready === 1), 120_000);
     await publish('pair-holds', [{ key: 'first' }]);
-    await waitFor('pair-1 holding the first message', async () => (await db.query("SELECT 1 FROM holds WHERE key = 'first' AND replica = 'pair-1'")).rowCount === 1);
+    await waitFor('pair-1 holding the first message', async () => (await db.query("SELECT 1 FROM holds WHERE key = 'first' AND replica = 'pair-1'")).rowCount === 1, 60_000);
 
     // A second message while pair-1 is busy: backlog 2 against a target of 1 brings pair-2, which takes it.
     await publish('pair-holds', [{ key: 'second' }]);
-    await waitFor('pair-2 holding the second message', async () => (await db.query("SELECT 1 FROM holds WHERE key = 'second' AND replica = 'pair-2'")).rowCount === 1, 45_000);
+    await waitFor('pair-2 holding the second message', async () => (await db.query("SELECT 1 FROM holds WHERE key = 'second' AND replica = 'pair-2'")).rowCount === 1, 120_000);
 
     // pair-1 finishes; pair-2 (the newer one) is still busy. Scaling back to 1 must stop pair-1.
     await db.query("INSERT INTO releases (key) VALUES ('first')");
-    await waitFor('pair scaled in to 1', async () => (await decisions('pair')).some((d) => d.from === 2 && d.to === 1), 30_000);
+    await waitFor('pair scaled in to 1', async () => (await decisions('pair')).some((d) => d.from === 2 && d.to === 1), 60_000);
     const pair = await waitFor('one pair replica left', async () => {
       const u = (await status(dir!)).units.find((x) => x.name === 'pair')!;
       return u.replicaList.length === 1 ? u : undefined;
-    }, 30_000);
+    }, 60_000);
     expect(pair.replicaList.map((r) => r.id)).toEqual(['pair-2']);
     expect(pair.replicaList[0]!.inFlight).toBe(1);
     expect((await db.query("SELECT finished_at FROM holds WHERE key = 'second'")).rows[0].finished_at).toBeNull();
 
     await db.query("INSERT INTO releases (key) VALUES ('second')");
-    await waitFor('the second message finished', async () => (await db.query("SELECT 1 FROM holds WHERE key = 'second' AND finished_at IS NOT NULL")).rowCount === 1);
+    await waitFor('the second message finished', async () => (await db.query("SELECT 1 FROM holds WHERE key = 'second' AND finished_at IS NOT NULL")).rowCount === 1, 60_000);
     const { rows } = await db.query<{ key: string; replica: string; attempt: number; times: number }>('SELECT key, replica, attempt, times FROM holds ORDER BY key');
     expect(rows).toEqual([
       { key: 'first', replica: 'pair-1', attempt: 1, times: 1 },
       { key: 'second', replica: 'pair-2', attempt: 1, times: 1 },
     ]);
-  });
+  }, 300_000);
 });
