@@ -30,7 +30,7 @@ async function publish(topic: string, payloads: unknown[]): Promise<void> {
 beforeAll(async () => {
   databaseUrl = await createTestDatabase('scale');
   dir = copyFixture('scaling');
-  sup = startUp(dir, [], { DATABASE_URL: databaseUrl });
+  sup = startUp(dir, ['--no-console'], { DATABASE_URL: databaseUrl });
   db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   // Publish only once the supervisor registered the subscriptions and the deploy job made the tables.
