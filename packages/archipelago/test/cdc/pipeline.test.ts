@@ -10,7 +10,7 @@ import { resolveService } from '../../src/service/index.js';
 import type { ResolvedCdcUnit } from '../../src/service/types.js';
 import { subscribe, type UnitContext } from '../../src/units/define.js';
 import { createTestDatabase } from '../support/db.js';
-import { waitFor } from './support.js';
+import { dropSlots, waitFor } from './support.js';
 
 let url: string;
 let pool: pg.Pool;
@@ -31,7 +31,7 @@ afterAll(async () => {
   await consumer?.stop(0);
   await relay?.stop(0);
   await broker?.close();
-  await pool?.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = current_database() AND NOT active").catch(() => {});
+  if (pool) await dropSlots(pool);
   await pool?.end();
 });
 

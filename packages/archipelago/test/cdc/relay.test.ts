@@ -9,7 +9,7 @@ import { resolveService } from '../../src/service/index.js';
 import type { ResolvedCdcUnit } from '../../src/service/types.js';
 import { isArchipelagoError } from '../../src/errors.js';
 import { createTestDatabase } from '../support/db.js';
-import { SinkBroker, sinkRows, waitFor } from './support.js';
+import { dropSlots, SinkBroker, sinkRows, waitFor } from './support.js';
 
 let url: string;
 let pool: pg.Pool;
@@ -47,7 +47,7 @@ afterEach(async () => {
   broker.failing = false;
   await pool.query('TRUNCATE cdc_sink');
   // Each test uses its own slot; drop them so no WAL is kept.
-  await pool.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = current_database() AND NOT active");
+  await dropSlots(pool);
 });
 
 afterAll(async () => {
