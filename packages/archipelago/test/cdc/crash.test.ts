@@ -63,7 +63,7 @@ describe('cdc relay processes', () => {
   it('loses nothing when the relay is SIGKILLed during a 10,000-row burst and restarted', async () => {
     const a = child('crash');
     await a.waitForLine('relay is active');
-    await waitFor('slot in use', async () => (await pool.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'crash_changes' AND active")).rowCount! > 0);
+    await waitFor('slot in use', async () => (await pool.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'crash_changes' AND active")).rowCount! > 0, 45_000);
     const writing = burst(0, 10_000, 100);
     await waitFor('first changes delivered', async () => (await delivered('changes.items')) >= 1000, 30_000, 20);
     await a.kill('SIGKILL');

@@ -51,7 +51,7 @@ it('delivers typed row changes from the relay to a subscription through the post
   consumer = await messaging.startSubscriptions([sub], ctx);
   relay = await startRelay({ service, unit, databaseUrl: url, broker, logger, pollMs: 200 });
   await waitFor('relay active', async () => relay!.status().state === 'active');
-  await waitFor('slot streaming', async () => (await pool.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'pipe_changes' AND active")).rowCount! > 0);
+  await waitFor('slot streaming', async () => (await pool.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'pipe_changes' AND active")).rowCount! > 0, 45_000);
 
   await pool.query("INSERT INTO posts (id, title) VALUES (1, 'hello')");
   for (let i = 0; i < 5; i++) await pool.query('UPDATE posts SET votes = votes + 1 WHERE id = 1');

@@ -27,8 +27,9 @@ async function relay(service: string, tables: string[], extra: Record<string, un
   const r = await startRelay({ ...unitFor(service, tables, extra), databaseUrl: url, broker, logger, metrics, pollMs: 200 });
   relays.push(r);
   await waitFor('relay to become active', async () => r.status().state === 'active');
-  // The slot exists once the relay is active and has a confirmed position.
-  await waitFor('slot', async () => (await pool.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [r.status().slot])).rowCount! > 0);
+  // Creating a slot waits for every transaction then running in the cluster to end, and other
+  // test files share this server: allow for their transactions.
+  await waitFor('slot', async () => (await pool.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [r.status().slot])).rowCount! > 0, 45_000);
   return r;
 }
 
