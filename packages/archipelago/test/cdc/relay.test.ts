@@ -33,6 +33,20 @@ async function relay(service: string, tables: string[], extra: Record<string, un
   return r;
 }
 
+async function inTransaction(fn: (c: pg.PoolClient) => Promise<void>): Promise<void> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    await fn(c);
+    await c.query('COMMIT');
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw e;
+  } finally {
+    c.release();
+  }
+}
+
 beforeAll(async () => {
   url = await createTestDatabase('cdc');
   pool = new pg.Pool({ connectionString: url, max: 4 });
@@ -46,7 +60,8 @@ beforeAll(async () => {
 afterEach(async () => {
   await Promise.all(relays.splice(0).map((r) => r.stop(0)));
   broker.failing = false;
-  await pool.query('TRUNCATE cdc_sink');
+  // A failed test leaves its rows behind; the next one starts from empty tables either way.
+  await pool.query('TRUNCATE cdc_sink, posts, comments, ignored');
   // Each test uses its own slot; drop them so no WAL is kept.
   await dropSlots(pool);
 });
@@ -63,14 +78,11 @@ describe('cdc relay', () => {
     await pool.query("INSERT INTO comments (id, post_id, body) VALUES (10, 1, 'x')");
     await pool.query("UPDATE posts SET votes = votes + 1 WHERE id = 1");
     await pool.query('INSERT INTO ignored VALUES (1)');
-    const c = await pool.connect();
-    try {
-      await c.query('BEGIN');
+    await inTransaction(async (c) => {
       await c.query("UPDATE posts SET title = 'b2' WHERE id = 2");
       await c.query('DELETE FROM comments WHERE id = 10');
       await c.query('DELETE FROM posts WHERE id = 1');
-      await c.query('COMMIT');
-    } finally { c.release(); }
+    });
 
     const rows = await waitFor('7 changes', async () => { const r2 = await sinkRows(pool); return r2.length >= 7 && r2; });
     expect(rows).toHaveLength(7);
@@ -137,13 +149,10 @@ describe('cdc relay', () => {
 
   it('relays a long transaction in chunks, numbered within its commit, and confirms it once complete', async () => {
     const r = await relay('longtx', ['comments']);
-    const c = await pool.connect();
-    try {
-      await c.query('BEGIN');
-      await c.query("INSERT INTO comments (id, post_id, body) SELECT g, 1, repeat('x', 100) FROM generate_series(1, 2600) g");
-      await c.query("UPDATE comments SET body = 'y' WHERE id <= 100");
-      await c.query('COMMIT');
-    } finally { c.release(); }
+    await inTransaction(async (c) => {
+      await c.query("INSERT INTO comments (id, post_id, body) SELECT g, 1, repeat('x', 100) FROM generate_series(10001, 12600) g");
+      await c.query("UPDATE comments SET body = 'y' WHERE id <= 10100");
+    });
     const rows = await waitFor('2,700 changes', async () => { const r2 = await sinkRows(pool); return r2.length >= 2700 && r2; });
     expect(rows).toHaveLength(2700);
     const commit = rows[0]!.id.split(':')[0];

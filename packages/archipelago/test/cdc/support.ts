@@ -51,7 +51,7 @@ export async function sinkRows(pool: pg.Pool): Promise<SinkRow[]> {
   return (await pool.query<SinkRow>('SELECT seq, id, topic, payload FROM cdc_sink ORDER BY seq')).rows;
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < until) {
@@ -92,7 +92,7 @@ export function startRelayChild(env: { DATABASE_URL: string; SERVICE: string; TA
   proc.stderr!.on('data', onData);
   return {
     proc, output,
-    waitForLine(text, timeoutMs = 20_000) {
+    waitForLine(text, timeoutMs = 45_000) {
       if (output.some((l) => l.includes(text))) return Promise.resolve();
       return new Promise((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`relay child did not log "${text}" in time; output:\n${output.slice(-20).join('\n')}`)), timeoutMs);
