@@ -4,6 +4,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { ArchipelagoError } from '../errors.js';
 import type { Broker } from '../messaging/broker.js';
 import type { ResolvedCdcUnit, ResolvedService } from '../service/types.js';
 import { formatLsn, parseLsn } from './lsn.js';
@@ -58,7 +59,11 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   const tables = watchedTables(o.unit.tables);
   const pre = new pg.Client({ connectionString: o.databaseUrl, connectionTimeoutMillis: 10_000 });
   pre.on('error', () => {});
-  await pre.connect();
+  try {
+    await pre.connect();
+  } catch (e) {
+    throw new ArchipelagoError('ARCH_E_DATABASE', `cdc unit "${o.unit.name}": could not connect to the database: ${(e as Error).message}`);
+  }
   try {
     await checkLogical(pre);
     await checkTables(pre, o.unit.name, tables);
