@@ -42,8 +42,8 @@ export function ours(name: string, broker: Broker, concurrency: number): System 
   };
 }
 
-export const oursPostgres = (url: string) => ours('archipelago postgres', createPostgresBroker({ databaseUrl: url }), 256);
-export const oursNats = (natsUrl: string, stream: string, dbUrl: string) => ours('archipelago nats', createNatsBroker({ url: natsUrl, stream, databaseUrl: dbUrl }), 256);
+export const oursPostgres = (url: string) => ours('archipelago postgres', createPostgresBroker({ databaseUrl: url }), 500);
+export const oursNats = (natsUrl: string, stream: string, dbUrl: string) => ours('archipelago nats', createNatsBroker({ url: natsUrl, stream, databaseUrl: dbUrl }), 500);
 
 /** pg-boss 12 with the options that made it fastest here (batches of 500, LISTEN/NOTIFY on). */
 export function rawPgBoss(url: string): System {
@@ -104,7 +104,7 @@ export function rawJetStream(natsUrl: string, stream: string): System {
       await jsm.streams.add({ name: stream, subjects: [`${stream}.>`], retention: RetentionPolicy.Interest, storage: StorageType.File });
       await jsm.consumers.add(stream, { durable_name: 'raw', ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New, filter_subject: subject, max_ack_pending: 20_000 });
       const c = await nc.jetstream().consumers.get(stream, 'raw');
-      const iter = await c.consume({ max_messages: 256 });
+      const iter = await c.consume({ max_messages: 500 });
       const loop = (async () => { for await (const m of iter) { seen(jc.decode(m.data)); m.ack(); } })();
       stopConsumer = async () => { await iter.close(); await loop; await jsm.streams.delete(stream).catch(() => {}); };
     },
