@@ -2,13 +2,15 @@
 // or several units sharing one process (`archipelago up --single-process`).
 import os from 'node:os';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Broker } from '../messaging/broker.js';
 import { createPool } from '../database/pool.js';
 import { ArchipelagoError } from '../errors.js';
 import type { Messaging } from '../messaging/facade.js';
 import { createBroker, createMessaging } from '../messaging/index.js';
 import { loadDefinition } from '../service/catalog.js';
 import { unitByName } from '../service/load.js';
-import type { ResolvedService, ResolvedUnit } from '../service/types.js';
+import type { ResolvedCdcUnit, ResolvedService, ResolvedUnit } from '../service/types.js';
 import { startApiHost } from './api.js';
 import { createContext, createLogger, type OwnedContext } from './context.js';
 import { ENV } from './ipc.js';
@@ -44,7 +46,10 @@ function adminPortFor(units: readonly ResolvedUnit[]): number | undefined {
 }
 
 async function startHost(unit: ResolvedUnit, ctx: OwnedContext, replica: Replica, args: readonly string[], messaging: Messaging | undefined): Promise<Host> {
-  if (unit.kind === 'cdc') return startCdcHost(unit.name, ctx);
+  if (unit.kind === 'cdc') {
+    if (!messaging) throw new Error(`unit "${unit.name}": the change relay needs a broker`);
+    return startCdcHost(unit, ctx, messaging);
+  }
   const def = await loadDefinition(unit);
   if (!def) throw new ArchipelagoError('ARCH_E_ENTRY_NOT_FOUND', `units[${unit.index}] "${unit.name}": has no entry file`);
   switch (unit.kind) {
@@ -57,27 +62,32 @@ async function startHost(unit: ResolvedUnit, ctx: OwnedContext, replica: Replica
   throw new ArchipelagoError('ARCH_E_ENTRY_EXPORT', `units[${unit.index}] "${unit.name}": entry does not fit a ${unit.kind} unit`);
 }
 
-interface CdcModule { startRelay(ctx: OwnedContext): Promise<{ stop(graceMs: number): Promise<void> }> }
+interface CdcModule {
+  startRelay(o: { service: ResolvedService; unit: ResolvedCdcUnit; databaseUrl: string; broker: Broker; logger: Logger; metrics?: Registry; signal?: AbortSignal }):
+    Promise<{ stop(graceMs: number): Promise<void> }>;
+}
 
-async function startCdcHost(unit: string, ctx: OwnedContext): Promise<Host> {
+/** The relay lives in cdc/, which units/ loads only for a cdc unit (and only once it is part of the build). */
+async function startCdcHost(unit: ResolvedCdcUnit, ctx: OwnedContext, messaging: Messaging): Promise<Host> {
   const spec = '../cdc/index.js';
   let mod: CdcModule;
   try {
     mod = (await import(spec)) as CdcModule;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
-    throw new ArchipelagoError('ARCH_E_USAGE', `unit "${unit}": the cdc relay is not part of this build`);
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' || !String((e as Error).message).includes('cdc')) throw e;
+    throw new ArchipelagoError('ARCH_E_USAGE', `unit "${unit.name}": this build of archipelago has no change-data-capture relay (src/cdc), so a cdc unit cannot run`);
   }
-  const relay = await mod.startRelay(ctx);
-  let cut = false;
+  const relay = await mod.startRelay({
+    service: ctx.service, unit, databaseUrl: ctx.config.DATABASE_URL!, broker: messaging.broker, logger: ctx.logger, metrics: ctx.metrics, signal: ctx.signal,
+  });
   return {
-    unit, ready: () => true,
+    unit: unit.name, ready: () => true,
     load: () => ({ inFlight: 0, connections: 0, handled: 0 }),
     async drain(deadline) {
       let timer: NodeJS.Timeout | undefined;
       const grace = Math.max(0, deadline - Date.now());
       const late = new Promise<'late'>((r) => { timer = setTimeout(() => r('late'), grace + 50); });
-      cut = (await Promise.race([relay.stop(grace).then(() => 'ok' as const), late])) === 'late';
+      const cut = (await Promise.race([relay.stop(grace).then(() => 'ok' as const), late])) === 'late';
       clearTimeout(timer);
       return cut ? ['the change relay (unconfirmed changes will be replayed)'] : [];
     },
