@@ -36,12 +36,15 @@ describe.concurrent('several units in one process', () => {
     const messaging = createMessaging(broker, { unit: 'test', logger: pino({ level: 'silent' }) });
     try {
       await messaging.publish(work, { n: 7 });
+      // The api's ctx.publish (in a transaction) reaches the worker in the same process.
+      const enq = await fetch(`http://127.0.0.1:${apiPort}/enqueue`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n: 8 }) });
+      expect(enq.status).toBe(200);
       let rows: { n: number; replica: string }[] = [];
-      for (let i = 0; i < 200 && rows.length === 0; i++) {
-        rows = (await pool.query<{ n: number; replica: string }>('SELECT n, replica FROM fixture_handled').catch(() => ({ rows: [] }))).rows;
-        if (rows.length === 0) await new Promise((res) => setTimeout(res, 50));
+      for (let i = 0; i < 200 && rows.length < 2; i++) {
+        rows = (await pool.query<{ n: number; replica: string }>('SELECT n, replica FROM fixture_handled ORDER BY n').catch(() => ({ rows: [] }))).rows;
+        if (rows.length < 2) await new Promise((res) => setTimeout(res, 50));
       }
-      expect(rows).toEqual([{ n: 7, replica: 'solo' }]);
+      expect(rows).toEqual([{ n: 7, replica: 'solo' }, { n: 8, replica: 'solo' }]);
     } finally {
       await messaging.close();
       await broker.close();
@@ -56,7 +59,7 @@ describe.concurrent('several units in one process', () => {
     expect(await (await fetch(`http://127.0.0.1:${adminPort}/readyz`)).json()).toEqual({ status: 'ready' });
     const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
     for (const unit of ['api', 'worker', 'realtime']) expect(metrics).toContain(`unit="${unit}"`);
-    expect(metrics).toMatch(/^archipelago_messages_total\{[^}]*unit="worker"[^}]*\} 1$/m);
+    expect(metrics).toMatch(/^archipelago_messages_total\{[^}]*unit="worker"[^}]*\} 2$/m);
 
     // One process: every unit's log lines carry the same pid.
     for (const l of r.logs) if (typeof l.pid === 'number') pids.add(l.pid);
