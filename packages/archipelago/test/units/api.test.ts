@@ -35,11 +35,11 @@ async function inFlight(admin: string, n: number): Promise<void> {
   throw new Error(`never saw ${n} request(s) in flight`);
 }
 
-describe('api host, serving', () => {
+describe('api host, serving', { timeout: 120_000 }, () => {
   let api: Awaited<ReturnType<typeof startApi>>;
   beforeAll(async () => {
     api = await startApi();
-  });
+  }, 120_000);
   afterAll(() => api?.r.kill());
 
   it('serves routes, probes and metrics on its port and on a separate admin port, and reports load', async () => {
@@ -96,7 +96,7 @@ describe('api host, serving', () => {
 });
 
 // Each of these owns a replica and ends it, so they run side by side.
-describe.concurrent('api host, shutting down', () => {
+describe.concurrent('api host, shutting down', { timeout: 120_000 }, () => {
 
   it('drains on SIGTERM: readiness fails, new requests get 503 JSON, the in-flight request completes, exit 0', async () => {
     const { r, base, admin } = await startApi();
@@ -145,7 +145,7 @@ describe.concurrent('api host, shutting down', () => {
   });
 });
 
-describe.concurrent('archipelago run', () => {
+describe.concurrent('archipelago run', { timeout: 120_000 }, () => {
   it('fails with ARCH_E_ENTRY_EXPORT when an entry exports the wrong kind', async () => {
     const r = startReplica(['run', 'wrong', '--config', CONFIG], { env: { DATABASE_URL: databaseUrl, ARCHIPELAGO_ADMIN_PORT: '0' } });
     expect((await r.exited).code).toBe(1);

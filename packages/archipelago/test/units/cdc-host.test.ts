@@ -22,7 +22,7 @@ beforeAll(async () => {
 });
 afterAll(() => killAll());
 
-describe('cdc host', () => {
+describe('cdc host', { timeout: 120_000 }, () => {
   it.runIf(HAS_RELAY)('runs the relay, then drains it on SIGTERM and exits 0', async () => {
     const r = startReplica(['run', 'changes', '--config', CONFIG], { env: { DATABASE_URL: databaseUrl, ARCHIPELAGO_ADMIN_PORT: '0' } });
     const { adminPort } = await r.message('arch:listening');

@@ -19,7 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => killAll());
 
-describe.concurrent('several units in one process', () => {
+describe.concurrent('several units in one process', { timeout: 120_000 }, () => {
   it('serves the api routes, consumes as the worker and accepts WebSockets, then drains them all on SIGTERM', async () => {
     const [apiPort, rtPort] = [await freePort(), await freePort()];
     const r = startReplica(['run', 'api', 'worker', 'realtime', '--config', CONFIG], {

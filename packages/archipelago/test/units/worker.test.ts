@@ -50,7 +50,7 @@ async function inFlight(r: ReplicaProcess, n: number): Promise<void> {
   await r.log((l) => l.msg === 'handling' && l.n === n);
 }
 
-describe('worker host', () => {
+describe('worker host', { timeout: 120_000 }, () => {
   it('consumes its subscriptions, hears broadcasts, and serves probes and metrics on the admin port', async () => {
     const { r, admin } = await startWorker();
     await messaging.publishMany(work, [{ n: 1 }, { n: 2 }, { n: 3 }]);
