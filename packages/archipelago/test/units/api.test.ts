@@ -137,6 +137,13 @@ describe.concurrent('api host, shutting down', { timeout: 120_000 }, () => {
     expect(cut[0]!.msg).toContain('cut 2 in-flight requests');
   });
 
+  it('logs an uncaught exception as one fatal JSON line and exits 1', async () => {
+    const { r, base } = await startApi();
+    expect((await fetch(`${base}/crash`, { method: 'POST' })).status).toBe(200);
+    expect((await r.exited).code).toBe(1);
+    expect(r.logs.find((l) => l.level === 60)?.msg).toBe('uncaught exception: kaboom outside any request');
+  });
+
   it('exits when its parent\'s IPC channel closes', async () => {
     const { r } = await startApi();
     r.child.disconnect();
