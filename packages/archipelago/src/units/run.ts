@@ -2,8 +2,6 @@
 // or several units sharing one process (`archipelago up --single-process`).
 import os from 'node:os';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
-import type { Broker } from '../messaging/broker.js';
 import { createPool } from '../database/pool.js';
 import { ArchipelagoError } from '../errors.js';
 import type { Messaging } from '../messaging/facade.js';
@@ -46,10 +44,7 @@ function adminPortFor(units: readonly ResolvedUnit[]): number | undefined {
 }
 
 async function startHost(unit: ResolvedUnit, ctx: OwnedContext, replica: Replica, args: readonly string[], messaging: Messaging | undefined): Promise<Host> {
-  if (unit.kind === 'cdc') {
-    if (!messaging) throw new Error(`unit "${unit.name}": the change relay needs a broker`);
-    return startCdcHost(unit, ctx, messaging);
-  }
+  if (unit.kind === 'cdc') return startCdcHost(unit, ctx, messaging);
   const def = await loadDefinition(unit);
   if (!def) throw new ArchipelagoError('ARCH_E_ENTRY_NOT_FOUND', `units[${unit.index}] "${unit.name}": has no entry file`);
   switch (unit.kind) {
@@ -62,24 +57,14 @@ async function startHost(unit: ResolvedUnit, ctx: OwnedContext, replica: Replica
   throw new ArchipelagoError('ARCH_E_ENTRY_EXPORT', `units[${unit.index}] "${unit.name}": entry does not fit a ${unit.kind} unit`);
 }
 
-interface CdcModule {
-  startRelay(o: { service: ResolvedService; unit: ResolvedCdcUnit; databaseUrl: string; broker: Broker; logger: Logger; metrics?: Registry; signal?: AbortSignal }):
-    Promise<{ stop(graceMs: number): Promise<void> }>;
-}
-
-/** The relay lives in cdc/, which units/ loads only for a cdc unit (and only once it is part of the build). */
-async function startCdcHost(unit: ResolvedCdcUnit, ctx: OwnedContext, messaging: Messaging): Promise<Host> {
-  const spec = '../cdc/index.js';
-  let mod: CdcModule;
-  try {
-    mod = (await import(spec)) as CdcModule;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' || !String((e as Error).message).includes('cdc')) throw e;
-    throw new ArchipelagoError('ARCH_E_USAGE', `unit "${unit.name}": this build of archipelago has no change-data-capture relay (src/cdc), so a cdc unit cannot run`);
-  }
-  const relay = await mod.startRelay({
-    service: ctx.service, unit, databaseUrl: ctx.config.DATABASE_URL!, broker: messaging.broker, logger: ctx.logger, metrics: ctx.metrics, signal: ctx.signal,
+async function startCdcHost(unit: ResolvedCdcUnit, ctx: OwnedContext, messaging: Messaging | undefined): Promise<Host> {
+  if (!messaging) throw new ArchipelagoError('ARCH_E_BROKER_UNAVAILABLE', `unit "${unit.name}": the cdc relay needs a broker to publish to`);
+  const { startRelay } = await import('../cdc/index.js');
+  const relay = await startRelay({
+    service: ctx.service, unit, databaseUrl: ctx.config.DATABASE_URL!, broker: messaging.broker,
+    logger: ctx.logger, metrics: ctx.metrics, signal: ctx.signal,
   });
+  let cut = false;
   return {
     unit: unit.name, ready: () => true,
     load: () => ({ inFlight: 0, connections: 0, handled: 0 }),
@@ -87,7 +72,7 @@ async function startCdcHost(unit: ResolvedCdcUnit, ctx: OwnedContext, messaging:
       let timer: NodeJS.Timeout | undefined;
       const grace = Math.max(0, deadline - Date.now());
       const late = new Promise<'late'>((r) => { timer = setTimeout(() => r('late'), grace + 50); });
-      const cut = (await Promise.race([relay.stop(grace).then(() => 'ok' as const), late])) === 'late';
+      cut = (await Promise.race([relay.stop(grace).then(() => 'ok' as const), late])) === 'late';
       clearTimeout(timer);
       return cut ? ['the change relay (unconfirmed changes will be replayed)'] : [];
     },
