@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ArchipelagoError } from '../errors.js';
 import { loadService } from '../service/load.js';
-import { runUnit } from '../units/run.js';
+import { runInProcess, runUnit } from '../units/run.js';
 import { parseArgs, reportError, type Command } from './main.js';
 
 /** DATABASE_URL when set; otherwise the URL the local supervisor wrote for this service. */
@@ -22,15 +22,17 @@ export function databaseUrlFor(root: string, env: NodeJS.ProcessEnv = process.en
 
 const command: Command = {
   summary: 'run one replica of a unit in this process (the container entrypoint)',
-  usage: 'archipelago run <unit> [--config <file>] [--replica <id>] [-- args]',
+  usage: 'archipelago run <unit> [<unit>...] [--config <file>] [--replica <id>] [-- args]  (several units share one process)',
   async run(argv) {
-    const { opts, positionals, rest } = parseArgs(argv, { config: 'string', replica: 'string' });
-    const [name, ...extra] = positionals;
-    if (!name || extra.length > 0) throw new ArchipelagoError('ARCH_E_USAGE', `expected one unit name: ${command.usage}`);
     try {
+      const { opts, positionals, rest } = parseArgs(argv, { config: 'string', replica: 'string' });
+      if (positionals.length === 0) throw new ArchipelagoError('ARCH_E_USAGE', `expected a unit name: ${command.usage}`);
       const { service, warnings } = await loadService(opts.config as string | undefined);
       for (const w of warnings) console.error(`warning ${w.code}: ${w.message}`);
-      await runUnit({ service, unit: name, args: rest, replica: opts.replica as string | undefined, databaseUrl: databaseUrlFor(service.root) });
+      const databaseUrl = databaseUrlFor(service.root);
+      const replica = opts.replica as string | undefined;
+      if (positionals.length === 1) await runUnit({ service, unit: positionals[0]!, args: rest, replica, databaseUrl });
+      else await runInProcess(service, positionals, { databaseUrl, replica });
     } catch (e) {
       // Exit now: an open IPC channel, pool or server would otherwise keep a failed replica alive.
       process.exit(reportError(e));

@@ -49,7 +49,7 @@ export function unitConfig(unit: ResolvedUnit, env: NodeJS.ProcessEnv, databaseU
 
 export function createLogger(base: { service: string; unit: string; replica: string }, stream?: pino.DestinationStream): Logger {
   // Synchronous writes: the last line before process.exit (what a drain cut) must not be lost.
-  return pino({ base, level: process.env.LOG_LEVEL ?? 'info', timestamp: pino.stdTimeFunctions.isoTime },
+  return pino({ base: { ...base, pid: process.pid }, level: process.env.LOG_LEVEL ?? 'info', timestamp: pino.stdTimeFunctions.isoTime },
     stream ?? pino.destination({ fd: 1, sync: true }));
 }
 

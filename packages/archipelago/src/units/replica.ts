@@ -67,6 +67,15 @@ export class Replica {
     process.on('message', (m: SupervisorMessage) => {
       if (m && typeof m === 'object' && m.type === 'arch:drain') void this.shutdown('drain requested by the supervisor');
     });
+    // A crash still leaves one JSON line saying why, for the supervisor's log view and for kubectl logs.
+    process.on('uncaughtException', (err) => {
+      this.opts.logger.fatal({ err }, `uncaught exception: ${err.message}`);
+      this.exit(1);
+    });
+    process.on('unhandledRejection', (reason) => {
+      this.opts.logger.fatal({ err: reason }, `unhandled rejection: ${(reason as Error)?.message ?? String(reason)}`);
+      this.exit(1);
+    });
     process.once('disconnect', () => {
       // The supervisor is gone (perhaps SIGKILLed): nobody routes to us or restarts us, so do not linger.
       this.opts.logger.warn('the supervisor disconnected; exiting');
@@ -92,10 +101,6 @@ export class Replica {
   /** Runs after every host and context has closed (shared pools, brokers). */
   onClosed(fn: () => Promise<unknown>): void {
     this.closers.push(fn);
-  }
-
-  isLive(): boolean {
-    return true;
   }
 
   isReady(): boolean {

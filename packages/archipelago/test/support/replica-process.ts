@@ -62,7 +62,7 @@ export function startReplica(args: string[], opts: { env?: NodeJS.ProcessEnv; cw
       void Promise.race([stdoutEnded, new Promise((r) => setTimeout(r, 1000))]).then(() => { poke(); resolve({ code, signal }); });
     });
   });
-  const until = <T>(find: () => T | undefined, what: string, timeoutMs = 45_000) => new Promise<T>((resolve, reject) => {
+  const until = <T>(find: () => T | undefined, what: string, timeoutMs = 90_000) => new Promise<T>((resolve, reject) => {
     const check = () => {
       const v = find();
       if (v !== undefined) { done(); resolve(v); }

@@ -35,11 +35,11 @@ async function inFlight(admin: string, n: number): Promise<void> {
   throw new Error(`never saw ${n} request(s) in flight`);
 }
 
-describe('api host, serving', () => {
+describe('api host, serving', { timeout: 120_000 }, () => {
   let api: Awaited<ReturnType<typeof startApi>>;
   beforeAll(async () => {
     api = await startApi();
-  });
+  }, 120_000);
   afterAll(() => api?.r.kill());
 
   it('serves routes, probes and metrics on its port and on a separate admin port, and reports load', async () => {
@@ -96,7 +96,7 @@ describe('api host, serving', () => {
 });
 
 // Each of these owns a replica and ends it, so they run side by side.
-describe.concurrent('api host, shutting down', () => {
+describe.concurrent('api host, shutting down', { timeout: 120_000 }, () => {
 
   it('drains on SIGTERM: readiness fails, new requests get 503 JSON, the in-flight request completes, exit 0', async () => {
     const { r, base, admin } = await startApi();
@@ -137,6 +137,13 @@ describe.concurrent('api host, shutting down', () => {
     expect(cut[0]!.msg).toContain('cut 2 in-flight requests');
   });
 
+  it('logs an uncaught exception as one fatal JSON line and exits 1', async () => {
+    const { r, base } = await startApi();
+    expect((await fetch(`${base}/crash`, { method: 'POST' })).status).toBe(200);
+    expect((await r.exited).code).toBe(1);
+    expect(r.logs.find((l) => l.level === 60)?.msg).toBe('uncaught exception: kaboom outside any request');
+  });
+
   it('exits when its parent\'s IPC channel closes', async () => {
     const { r } = await startApi();
     r.child.disconnect();
@@ -145,7 +152,7 @@ describe.concurrent('api host, shutting down', () => {
   });
 });
 
-describe.concurrent('archipelago run', () => {
+describe.concurrent('archipelago run', { timeout: 120_000 }, () => {
   it('fails with ARCH_E_ENTRY_EXPORT when an entry exports the wrong kind', async () => {
     const r = startReplica(['run', 'wrong', '--config', CONFIG], { env: { DATABASE_URL: databaseUrl, ARCHIPELAGO_ADMIN_PORT: '0' } });
     expect((await r.exited).code).toBe(1);

@@ -16,7 +16,7 @@ afterAll(() => killAll());
 const run = (unit: string, args: string[] = []) =>
   startReplica(['run', unit, '--config', CONFIG, ...(args.length ? ['--', ...args] : [])], { env: { DATABASE_URL: databaseUrl } });
 
-describe.concurrent('task host', () => {
+describe.concurrent('task host', { timeout: 120_000 }, () => {
   it('runs a job with its arguments and exits 0', async () => {
     const r = run('job-ok', ['--since', '2026-01-01']);
     expect((await r.exited).code).toBe(0);
