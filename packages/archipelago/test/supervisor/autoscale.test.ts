@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/db.js';
 import { control } from '../../src/supervisor/control.js';
-import { copyFixture, killGroup, removeDir, startUp, status, waitFor, type Running } from './helpers.js';
+import { copyFixture, killGroup, niceOf, removeDir, startUp, status, waitFor, type Running } from './helpers.js';
 
 let sup: Running | undefined;
 let dir: string;
@@ -34,7 +34,10 @@ describe('archipelago up: autoscaler loop', () => {
     const fill = await control<{ code: number }>(dir, 'POST', '/job/run', { name: 'fill', args: ['2000'] });
     expect(fill.code).toBe(0);
 
-    await waitFor('4 replicas', async () => (await status(dir)).units.find((u) => u.name === 'queue' && u.replicas.desired === 4), 30_000);
+    const busy = await waitFor('4 replicas', async () => (await status(dir)).units.find((u) => u.name === 'queue' && u.replicas.desired === 4), 30_000);
+    // A background unit runs at a lower OS priority than the supervisor.
+    const pid = busy.replicaList.find((r) => r.pid !== null)!.pid!;
+    expect(niceOf(pid)).toBe(niceOf(process.pid) + 10);
     await waitFor('every message handled', async () => (await db.query('SELECT count(*)::int AS n FROM effects')).rows[0].n === 2000, 150_000, 500);
     await waitFor('back to zero', async () => (await status(dir)).units.find((u) => u.name === 'queue' && u.replicas.desired === 0 && u.replicaList.length === 0), 60_000);
 

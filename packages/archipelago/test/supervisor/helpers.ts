@@ -74,6 +74,12 @@ export function groupMembers(pgid: number): { pid: number; cmd: string }[] {
   return found;
 }
 
+/** A process's nice value, from /proc. */
+export function niceOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
 export function killGroup(pgid: number | undefined): void {
   if (!pgid) return;
   try { process.kill(-pgid, 'SIGKILL'); } catch {}
