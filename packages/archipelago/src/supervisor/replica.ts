@@ -74,6 +74,8 @@ export class ReplicaSlot {
         s.connections = m.connections;
         s.handled = m.handled;
         s.eventLoopLagMs = m.eventLoopLagMs;
+        s.requestRate = m.requestRate;
+        s.p99Ms = m.p99Ms;
         break;
       case 'arch:draining':
         s.state = 'draining';

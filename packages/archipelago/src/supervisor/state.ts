@@ -17,6 +17,9 @@ export interface ReplicaStatus {
   connections: number;
   handled: number;
   eventLoopLagMs: number;
+  /** Requests per second and their p99 in ms, as an api replica last reported them. */
+  requestRate?: number;
+  p99Ms?: number;
   /** CPU in percent of one core, as the OS reports it. */
   cpu: number | null;
   memoryBytes: number | null;

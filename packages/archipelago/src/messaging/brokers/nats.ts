@@ -32,7 +32,8 @@ const H_TOPIC = 'Arch-Topic';
 /** Set on a dead letter replayed to one subscription: the topic's other subscriptions skip it. */
 const H_ONLY = 'Arch-Only-For';
 const RELAY_BATCH = 1000;
-const PUBLISH_WINDOW = 2000;
+const PUBLISH_WINDOW = 1000;
+const PUBLISH_TIMEOUT_MS = 30_000;
 
 /** JetStream durable names allow no `.`, `*`, `>` or whitespace. */
 export function durableName(subscription: string): string {
@@ -101,7 +102,7 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
     for (let i = 0; i < items.length; i += PUBLISH_WINDOW) {
       await Promise.all(items.slice(i, i + PUBLISH_WINDOW).map((m) =>
         js.publish(topicSubject(m.topic), jc.encode(m.payload ?? null), {
-          msgID: m.only ? `${m.id}:${m.only}:${Date.now()}` : m.id, headers: hdrs(m.topic, m, m.only),
+          msgID: m.only ? `${m.id}:${m.only}:${Date.now()}` : m.id, headers: hdrs(m.topic, m, m.only), timeout: PUBLISH_TIMEOUT_MS,
         })));
     }
   };
