@@ -53,7 +53,8 @@ export function forkUnit(opts: SpawnOptions): Worker {
   const pid = worker.process.pid;
   const nice = NICE[opts.unit.priority];
   if (pid !== undefined && nice > 0) {
-    try { os.setPriority(pid, nice); } catch { /* lowering priority is best effort */ }
+    // Relative to our own: a supervisor started under `nice` keeps its units' ordering.
+    try { os.setPriority(pid, Math.min(19, os.getPriority() + nice)); } catch { /* lowering priority is best effort */ }
   }
   // A child that dies before we listen must not crash us with an unhandled 'error'.
   worker.on('error', () => {});

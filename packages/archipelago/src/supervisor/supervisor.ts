@@ -38,6 +38,7 @@ export class Supervisor {
   private jobSeq = 0;
   private stopping: Promise<void> | undefined;
   private closeBroker: (() => Promise<void>) | undefined;
+  private backlogReady: Promise<unknown> | undefined;
 
   constructor(readonly service: ResolvedService, private readonly opts: SupervisorOptions = {}) {
     this.state = new SupervisorState(service.name, service.root);
@@ -67,7 +68,11 @@ export class Supervisor {
       this.state.database = { url: redact(this.db.url), embedded: this.db.embedded };
       await this.runDeployJobs(units);
       const ctx = { service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.db.url };
-      const readBacklog = this.opts.readBacklog ?? (await this.brokerBacklog());
+      // Read the catalog and prepare the broker while the replicas start, not before.
+      const reader = this.opts.readBacklog ? Promise.resolve(this.opts.readBacklog) : this.brokerBacklog();
+      this.backlogReady = reader;
+      reader.catch((e: unknown) => this.logs.warn(`autoscaler: no backlog metrics: ${(e as Error).message}`));
+      const readBacklog: BacklogReader = async (unit) => (await reader.catch(() => undefined))?.(unit) ?? null;
       this.autoscaler = new AutoscaleLoop({ state: this.state, logs: this.logs, pollingMs: this.tuning.pollingMs, readBacklog, enabled: this.tuning.autoscale });
       for (const unit of units) {
         if (LONG_RUNNING.has(unit.kind)) {
@@ -172,6 +177,7 @@ export class Supervisor {
         }
       }
       await Promise.all([...this.jobs].map((j) => j.stop(5000, 'failed')));
+      await this.backlogReady?.catch(() => {});
       await this.closeBroker?.().catch(() => {});
       await this.control?.close();
       await this.db?.stop();

@@ -48,7 +48,7 @@ export const FAST = { backoff: { initialMs: 300, maxMs: 5000, resetAfterMs: 60_0
 
 export function startUp(dir: string, args: string[], env: Record<string, string> = {}): Running {
   // Its own process group, so a test can look for survivors and kill everything at the end.
-  const child = spawn(process.execPath, [BIN, 'up', ...args], {
+  const child = spawn(process.execPath, [BIN, 'up', '--no-console', ...args], {
     cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1', ARCHIPELAGO_SUPERVISOR: JSON.stringify(FAST), ...env },
   });
@@ -72,6 +72,12 @@ export function groupMembers(pgid: number): { pid: number; cmd: string }[] {
     } catch { /* the process ended while we looked */ }
   }
   return found;
+}
+
+/** A process's nice value, from /proc. */
+export function niceOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
 }
 
 export function killGroup(pgid: number | undefined): void {
@@ -99,7 +105,7 @@ export function status(dir: string): Promise<StatusSnapshot> {
 /** Runs one `archipelago` command to completion. */
 export function cli(dir: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, stdout, stderr });
     });

@@ -2,12 +2,15 @@
 // appends a unit to its config and creates the unit's entry file.
 import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { appendUnit } from '../../src/cli/add.js';
 import { createTestDatabase } from '../support/db.js';
 import { cli, emptyDir, freePort, httpGet, killGroup, removeDir, startUp, status, waitFor, type Running } from './helpers.js';
 
 const REPO_MODULES = path.resolve(import.meta.dirname, '../../../../node_modules');
+
+// Real processes start slowly on a busy machine: wait generously, never assert timings.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 180_000 });
 let sup: Running | undefined;
 let dir: string | undefined;
 
@@ -39,7 +42,7 @@ describe('archipelago init and add', () => {
     expect(readFileSync(path.join(svc, '.gitignore'), 'utf8')).toContain('.archipelago/');
     expect(JSON.parse(readFileSync(path.join(svc, 'package.json'), 'utf8')).dependencies.archipelago).toBeDefined();
     sup = startUp(svc, [], { DATABASE_URL: await createTestDatabase('init') });
-    await waitFor('api ready', async () => (await status(svc)).units.find((u) => u.name === 'api' && u.replicas.ready === 1), 60_000);
+    await waitFor('api ready', async () => (await status(svc)).units.find((u) => u.name === 'api' && u.replicas.ready === 1), 120_000);
     const res = await httpGet(port, '/notes');
     expect(res.status, res.body).toBe(200);
     expect(JSON.parse(res.body)).toEqual([]);
