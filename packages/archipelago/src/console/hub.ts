@@ -7,6 +7,8 @@ import { SECURITY_HEADERS } from './static.js';
 
 const MAX_LOGS = 2000;
 const HEARTBEAT_MS = 15_000;
+const SNAPSHOT_EVERY_MS = 200;
+const MAX_BUFFERED = 4 * 1024 * 1024;
 
 export class ConsoleHub {
   readonly #source: ConsoleSource;
@@ -86,12 +88,13 @@ export class ConsoleHub {
       while (this.#decisions.length && this.#decisions[0]!.at < cutoff) this.#decisions.shift();
       this.#broadcast('decision', e.decision);
     } else if (!this.#changePending) {
-      // Replica churn emits bursts of changes; one snapshot per tick is enough.
+      // Every replica's load report is a change; a few snapshots a second are plenty for a page.
       this.#changePending = true;
-      setImmediate(() => {
+      const t = setTimeout(() => {
         this.#changePending = false;
         if (!this.#stopped) this.#broadcast('snapshot', this.#source.snapshot());
-      });
+      }, SNAPSHOT_EVERY_MS);
+      t.unref();
     }
   }
 
@@ -135,7 +138,11 @@ export class ConsoleHub {
   }
 
   #write(frame: string): void {
-    for (const c of this.#clients) c.write(frame);
+    for (const c of this.#clients) {
+      // A page that stopped reading (a suspended tab) must not grow our memory; it reconnects later.
+      if (c.writableLength > MAX_BUFFERED) { c.destroy(); this.#clients.delete(c); continue; }
+      c.write(frame);
+    }
   }
 
   #send(res: ServerResponse, event: string, data: unknown): void {
