@@ -64,12 +64,14 @@ export function appendUnit(source: string, literal: string): string {
   const m = /\bunits\s*:\s*\[/.exec(source);
   if (!m) throw new ArchipelagoError('ARCH_E_CONFIG_INVALID', 'cannot find the `units: [` list in the config; add the unit by hand');
   const open = m.index + m[0].length - 1;
-  let depth = 0, quote: string | undefined, close = -1;
+  // Scan to the matching bracket, skipping strings and comments; remember the last code character.
+  let depth = 0, quote: string | undefined, close = -1, last = open;
   for (let i = open; i < source.length; i++) {
     const c = source[i]!;
     if (quote) {
       if (c === '\\') i++;
       else if (c === quote) quote = undefined;
+      last = i;
       continue;
     }
     if (c === '/' && source[i + 1] === '/') { i = source.indexOf('\n', i); if (i < 0) break; continue; }
@@ -77,13 +79,14 @@ export function appendUnit(source: string, literal: string): string {
     if (c === '\'' || c === '"' || c === '`') quote = c;
     else if (c === '[' || c === '{' || c === '(') depth++;
     else if (c === ']' || c === '}' || c === ')') { depth--; if (depth === 0) { close = i; break; } }
+    if (!/\s/.test(c)) last = i;
   }
   if (close < 0) throw new ArchipelagoError('ARCH_E_CONFIG_INVALID', 'cannot find the end of the `units` list in the config; add the unit by hand');
   const inner = source.slice(open + 1, close);
   const indent = /\n([ \t]+)\S/.exec(inner)?.[1] ?? '    ';
-  let before = source.slice(0, close).replace(/\s*$/, '');
-  if (!before.endsWith(',') && !before.endsWith('[')) before += ',';
+  const comma = source[last] === ',' || source[last] === '[' ? '' : ',';
+  const head = source.slice(0, last + 1) + comma + source.slice(last + 1, close).replace(/\s*$/, '');
   const closingIndent = /\n([ \t]*)$/.exec(source.slice(0, close))?.[1] ?? '  ';
   const body = literal.split('\n').map((l) => indent + l).join('\n');
-  return `${before}\n${body}\n${closingIndent}${source.slice(close)}`;
+  return `${head}\n${body}\n${closingIndent}${source.slice(close)}`;
 }

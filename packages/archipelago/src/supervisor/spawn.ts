@@ -44,7 +44,7 @@ export function unitEnv(opts: SpawnOptions): NodeJS.ProcessEnv {
 export function forkUnit(opts: SpawnOptions): Worker {
   cluster.setupPrimary({
     exec: opts.exec ?? BIN,
-    args: ['run', opts.unit.name, ...(opts.args?.length ? ['--', ...opts.args] : [])],
+    args: ['run', opts.unit.name, '--config', opts.service.configPath, ...(opts.args?.length ? ['--', ...opts.args] : [])],
     execArgv: ['--import', 'tsx'],
     cwd: opts.service.root,
     silent: true,

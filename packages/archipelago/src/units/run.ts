@@ -1,10 +1,11 @@
 // Runs unit hosts in this process: one replica (`archipelago run <unit>`, the container entrypoint)
 // or several units sharing one process (`archipelago up --single-process`).
 import os from 'node:os';
-import type pg from 'pg';
+import type { Logger } from 'pino';
 import { createPool } from '../database/pool.js';
 import { ArchipelagoError } from '../errors.js';
 import type { Messaging } from '../messaging/facade.js';
+import { createBroker, createMessaging } from '../messaging/index.js';
 import { loadDefinition } from '../service/catalog.js';
 import { unitByName } from '../service/load.js';
 import type { ResolvedService, ResolvedUnit } from '../service/types.js';
@@ -12,7 +13,9 @@ import { startApiHost } from './api.js';
 import { createContext, createLogger, type OwnedContext } from './context.js';
 import { ENV } from './ipc.js';
 import { Replica, type Host } from './replica.js';
+import { startRealtimeHost } from './realtime.js';
 import { startTaskHost } from './task.js';
+import { startWorkerHost } from './worker.js';
 
 export interface RunOptions {
   service: ResolvedService;
@@ -40,22 +43,6 @@ function adminPortFor(units: readonly ResolvedUnit[]): number | undefined {
   return units.some((u) => u.kind === 'worker' || u.kind === 'cdc') && !units.some((u) => u.kind === 'api' || u.kind === 'realtime') ? DEFAULT_ADMIN_PORT : undefined;
 }
 
-interface MessagingModule {
-  createBroker(service: ResolvedService, opts: { databaseUrl: string; pool: pg.Pool }): Promise<unknown> | unknown;
-  createMessaging(broker: unknown, opts: { unit: string; logger: OwnedContext['logger'] }): Messaging;
-}
-
-/** The messaging runtime, once it is part of this build; undefined before. */
-async function messagingModule(): Promise<MessagingModule | undefined> {
-  const spec = '../messaging/index.js';
-  try {
-    return (await import(spec)) as MessagingModule;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes('messaging')) return undefined;
-    throw e;
-  }
-}
-
 async function startHost(unit: ResolvedUnit, ctx: OwnedContext, replica: Replica, args: readonly string[], messaging: Messaging | undefined): Promise<Host> {
   if (unit.kind === 'cdc') return startCdcHost(unit.name, ctx);
   const def = await loadDefinition(unit);
@@ -63,9 +50,8 @@ async function startHost(unit: ResolvedUnit, ctx: OwnedContext, replica: Replica
   switch (unit.kind) {
     case 'api': if (def.kind === 'api') return startApiHost(unit, def, ctx, replica); break;
     case 'cron': case 'job': if (def.kind === 'task') return startTaskHost(unit, def, ctx, args); break;
-    case 'realtime': case 'worker':
-      void messaging;
-      throw new ArchipelagoError('ARCH_E_USAGE', `unit "${unit.name}": ${unit.kind} hosts are not available in this build`);
+    case 'realtime': if (def.kind === 'realtime') return startRealtimeHost(unit, def, ctx, replica, messaging); break;
+    case 'worker': if (def.kind === 'worker') return startWorkerHost(unit, def, ctx, messaging); break;
   }
   // loadDefinition already checked the kind; this guards the pairing above.
   throw new ArchipelagoError('ARCH_E_ENTRY_EXPORT', `units[${unit.index}] "${unit.name}": entry does not fit a ${unit.kind} unit`);
@@ -99,10 +85,9 @@ async function startCdcHost(unit: string, ctx: OwnedContext): Promise<Host> {
   };
 }
 
-async function openMessaging(mod: MessagingModule | undefined, service: ResolvedService, unit: ResolvedUnit, ctxLogger: OwnedContext['logger'], databaseUrl: string, pool: pg.Pool, broker?: unknown): Promise<{ messaging?: Messaging; broker?: unknown }> {
-  if (!mod) return {};
-  const b = broker ?? (await mod.createBroker(service, { databaseUrl, pool }));
-  return { broker: b, messaging: mod.createMessaging(b, { unit: unit.name, logger: ctxLogger }) };
+/** Broker background loops keep retrying; they report here. */
+function brokerWarn(logger: Logger) {
+  return (msg: string, err?: unknown) => logger.warn({ err }, msg);
 }
 
 /** Runs one replica of a unit in this process until it is drained or, for tasks, finished. */
@@ -117,11 +102,13 @@ export async function runUnit(opts: RunOptions): Promise<Replica> {
   });
   replica.installSignals();
   const pool = createPool(opts.databaseUrl, { application: `${service.name}/${replicaId}` });
-  const { messaging } = await openMessaging(await messagingModule(), service, unit, logger, opts.databaseUrl, pool);
+  // Contexts borrow the broker and the pool; the replica closes them last, in that order.
+  const broker = createBroker(service, { databaseUrl: opts.databaseUrl, pool, warn: brokerWarn(logger) });
+  replica.onClosed(() => broker.close());
+  replica.onClosed(() => pool.end());
+  const messaging = createMessaging(broker, { unit: unit.name, logger });
   const ctx = createContext({ service, unit, replica: replicaId, databaseUrl: opts.databaseUrl, messaging, pool });
   replica.track(ctx);
-  // The context borrows the pool; the replica ends it last.
-  replica.onClosed(() => pool.end());
   await replica.startAdmin();
   const host = await startHost(unit, ctx, replica, opts.args ?? [], messaging);
   replica.add(host, ctx);
@@ -145,16 +132,15 @@ export async function runInProcess(service: ResolvedService, unitNames: readonly
   });
   replica.installSignals();
   const pool = createPool(opts.databaseUrl, { application: `${service.name}/${replicaId}`, max: 10 + 5 * units.length });
+  const broker = createBroker(service, { databaseUrl: opts.databaseUrl, pool, warn: brokerWarn(logger) });
+  replica.onClosed(() => broker.close());
   replica.onClosed(() => pool.end());
-  const mod = await messagingModule();
-  let broker: unknown;
   await replica.startAdmin();
   for (const [i, unit] of units.entries()) {
-    const m = await openMessaging(mod, service, unit, logger, opts.databaseUrl, pool, broker);
-    broker = m.broker;
-    const ctx = createContext({ service, unit, replica: replicaId, databaseUrl: opts.databaseUrl, messaging: m.messaging, pool, defaultMetrics: i === 0 });
+    const messaging = createMessaging(broker, { unit: unit.name, logger: logger.child({ unit: unit.name }) });
+    const ctx = createContext({ service, unit, replica: replicaId, databaseUrl: opts.databaseUrl, messaging, pool, defaultMetrics: i === 0 });
     replica.track(ctx);
-    replica.add(await startHost(unit, ctx, replica, [], m.messaging), ctx);
+    replica.add(await startHost(unit, ctx, replica, [], messaging), ctx);
   }
   replica.announce();
   return replica;

@@ -4,6 +4,7 @@ import {
   combineRecommendations, createAutoscaler, DEFAULT_BEHAVIOR, limitRate, replicasForAverageValue, replicasForRatio,
   scaleDownLimit, scaleUpLimit, stabilize, type Behavior, type Rules,
 } from '../../src/scaling/index.js';
+import { resolveService } from '../../src/service/index.js';
 import { apiUnit } from './units.js';
 
 const SECOND = 1000;
@@ -151,5 +152,15 @@ describe('HPA "Stabilization window"', () => {
       tos.push(current);
     }
     expect(tos).toEqual([4, 4, 5, 5, 5]);
+  });
+});
+
+describe('units that do not autoscale', () => {
+  it('a cdc unit keeps its count, brought back within replicas.min..max', () => {
+    const cdc = resolveService({ name: 'svc', units: [{ name: 'changes', kind: 'cdc', tables: ['posts'] }] }).units[0]!;
+    const a = createAutoscaler(cdc);
+    expect(a.decide({ now: 0, current: 2, metrics: { cpuPercent: 400 } })).toMatchObject({ from: 2, to: 2, recommendations: [] });
+    expect(a.decide({ now: 1, current: 0, metrics: {} }).to).toBe(1);
+    expect(a.decide({ now: 2, current: 5, metrics: {} }).to).toBe(2);
   });
 });

@@ -109,6 +109,13 @@ describe('the age trigger (oldest message, a Value metric beside the backlog)', 
     const u = workerUnit({ replicas: { min: 1, max: 10 }, scale: { backlog: 100, age: '30s' } });
     expect(run(u, 2, [{ backlog: 100, oldestAgeMs: 60_000 }])[0]).toMatchObject({ to: 4, recommendations: [{ metric: 'backlog', replicas: 1 }, { metric: 'age', replicas: 4 }] });
   });
+  it('an empty queue reports no oldest message: the age counts as 0, the unit scales down and to zero', () => {
+    const u = workerUnit({ replicas: { min: 0, max: 10 }, scale: { backlog: 100, age: '30s', cooldown: '4s', behavior: { scaleDown: { stabilization: '0s' } } } });
+    const ds = run(u, 3, [{ backlog: 0, oldestAgeMs: null }, { backlog: 0, oldestAgeMs: null }, { backlog: 0, oldestAgeMs: null }]);
+    expect(ds.map((d) => d.to)).toEqual([1, 1, 0]);
+    // With messages waiting, an unknown age is a metric that cannot be read: no scale-down.
+    expect(run(u, 3, [{ backlog: 120, oldestAgeMs: null }])[0]!.to).toBe(3);
+  });
   it('wakes a unit at zero once the oldest message waited longer than the target, even below the backlog activation', () => {
     const u = workerUnit({ replicas: { min: 0, max: 10 }, scale: { backlog: 100, activation: 50, age: '30s' } });
     expect(run(u, 0, [{ backlog: 3, oldestAgeMs: 10_000 }, { backlog: 3, oldestAgeMs: 31_000 }]).map((d) => d.to)).toEqual([0, 1]);

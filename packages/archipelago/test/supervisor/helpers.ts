@@ -50,7 +50,7 @@ export function startUp(dir: string, args: string[], env: Record<string, string>
   // Its own process group, so a test can look for survivors and kill everything at the end.
   const child = spawn(process.execPath, [BIN, 'up', ...args], {
     cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1', ARCHIPELAGO_SUPERVISOR: JSON.stringify({ ...FAST, exec: process.env.SUP_STUB }), ...env },
+    env: { ...process.env, NO_COLOR: '1', ARCHIPELAGO_SUPERVISOR: JSON.stringify(FAST), ...env },
   });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });

@@ -1,0 +1,56 @@
+// The pure entry point: a resolved service (plus image, namespace, environment, subscriptions) to
+// every Kubernetes object, grouped per file and in apply order, checked before anyone sees them.
+import type { ResolvedService } from '../service/types.js';
+import { triggerAuthentication } from './autoscale.js';
+import { BUILDERS } from './kinds.js';
+import { normalize, PRIORITY_VALUES, priorityClassName, type SynthContext } from './normalize.js';
+import { checkRules, validateSchemas } from './validate.js';
+import type { IPriorityClass, IServiceAccount, K8sObject, SynthGroup, SynthOptions, SynthResult } from './types.js';
+
+export const SHARED_GROUP = '_shared';
+export const PRIORITY_GROUP = '_priorityclasses';
+
+/**
+ * Apply order: namespace-level shared objects (service account, KEDA authentication), the cluster's
+ * priority classes, the `runOn: 'deploy'` jobs, then every other unit in declaration order. Each
+ * unit's ConfigMap comes before its workload.
+ */
+export function synthesize(service: ResolvedService, opts: SynthOptions): SynthResult {
+  const ctx = normalize(service, opts);
+  const groups: SynthGroup[] = [
+    { name: SHARED_GROUP, objects: shared(ctx) },
+    { name: PRIORITY_GROUP, objects: priorityClasses(ctx) },
+  ];
+  const deployJobs = ctx.plans.filter((p) => p.unit.kind === 'job' && p.unit.runOn === 'deploy');
+  const rest = ctx.plans.filter((p) => !deployJobs.includes(p));
+  for (const plan of [...deployJobs, ...rest]) groups.push({ name: plan.unit.name, objects: BUILDERS[plan.unit.kind](ctx, plan) });
+  const objects = groups.flatMap((g) => g.objects);
+  checkRules(objects, service, opts.subscriptions);
+  validateSchemas(objects);
+  return { objects, groups };
+}
+
+function shared(ctx: SynthContext): K8sObject[] {
+  const labels = { ...ctx.labels };
+  const account: IServiceAccount = {
+    apiVersion: 'v1', kind: 'ServiceAccount',
+    metadata: { name: ctx.serviceAccount, namespace: ctx.opts.namespace, labels },
+    // Units never talk to the Kubernetes API.
+    automountServiceAccountToken: false,
+  };
+  const out: K8sObject[] = [account];
+  if (ctx.plans.some((p) => p.unit.kind === 'worker' && p.autoscaled)) out.push(triggerAuthentication(ctx, labels));
+  return out;
+}
+
+function priorityClasses(ctx: SynthContext): IPriorityClass[] {
+  const labels = { ...ctx.labels };
+  return (Object.keys(PRIORITY_VALUES) as (keyof typeof PRIORITY_VALUES)[]).map((p) => ({
+    apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass',
+    metadata: { name: priorityClassName(ctx.service.name, p), labels },
+    value: PRIORITY_VALUES[p], globalDefault: false,
+    // Background work waits for room instead of evicting anyone.
+    ...(p === 'background' ? { preemptionPolicy: 'Never' } : {}),
+    description: `${ctx.service.name}: ${p} units`,
+  }));
+}

@@ -1,0 +1,26 @@
+// The app-api service: one codebase, every unit kind, each scaled on its own signal.
+import { defineService } from 'archipelago';
+
+export default defineService({
+  name: 'app-api',
+  migrations: 'migrations',
+  units: [
+    { name: 'api', kind: 'api', entry: 'src/units/api.ts', port: 3000,
+      replicas: { min: 1, max: 4 }, scale: { cpu: 70 }, resources: { cpu: '500m', memory: '512Mi' } },
+    { name: 'background', kind: 'worker', entry: 'src/units/background.ts',
+      replicas: { min: 1, max: 4 }, scale: { backlog: 100 } },
+    { name: 'realtime', kind: 'realtime', entry: 'src/units/realtime.ts', port: 3001,
+      replicas: { min: 1, max: 4 }, scale: { connections: 5000 } },
+    // Small batches (50 users a message) keep the backlog meaningful, so the unit scales out from 0.
+    { name: 'digest', kind: 'worker', entry: 'src/units/digest.ts', priority: 'background',
+      replicas: { min: 0, max: 4 }, scale: { backlog: 20 }, env: { DIGEST_TOP_POSTS: '10' }, secrets: ['SMTP_URL'] },
+    // Hourly: each run picks the users whose local time is Monday morning (see the cron's file).
+    { name: 'weekly-digest', kind: 'cron', entry: 'src/crons/weekly-digest.ts', schedule: '5 * * * *' },
+    { name: 'trending', kind: 'cron', entry: 'src/crons/trending.ts', schedule: '*/10 * * * *' },
+    { name: 'cleanup', kind: 'cron', entry: 'src/crons/cleanup.ts', schedule: '30 3 * * *' },
+    { name: 'migrate', kind: 'job', entry: 'src/jobs/migrate.ts', runOn: 'deploy' },
+    { name: 'demo-seed', kind: 'job', entry: 'src/jobs/demo-seed.ts', runOn: 'deploy' },
+    { name: 'seed', kind: 'job', entry: 'src/jobs/seed.ts', runOn: 'manual', deadline: '1h' },
+    { name: 'changes', kind: 'cdc', tables: ['posts', 'upvotes', 'comments'] },
+  ],
+});

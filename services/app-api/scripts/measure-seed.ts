@@ -1,0 +1,31 @@
+import path from 'node:path';
+import pg from 'pg';
+import { migrate } from 'archipelago';
+import { startEmbedded } from '../../../packages/archipelago/src/database/index.js';
+import { seed } from '../src/domain/seed.js';
+
+const users = Number(process.argv[2] ?? 350000);
+const db = await startEmbedded({ dataDir: '/tmp/appapi-measure/data' });
+try {
+  for (const method of ['copy', 'sql'] as const) {
+    const name = `m_${method}_${Date.now()}`;
+    const admin = new pg.Client({ connectionString: db.adminUrl });
+    await admin.connect(); await admin.query(`CREATE DATABASE ${name}`); await admin.end();
+    const url = db.urlFor(name);
+    await migrate(url, path.resolve('migrations'));
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    const t0 = performance.now();
+    const stages: Record<string, number> = {};
+    let last = t0;
+    let lastStage = '';
+    await seed(c, { users, method, progress: (stage, done, total) => {
+      if (stage !== lastStage) { lastStage = stage; }
+      if (done === total) { const now = performance.now(); stages[stage] = Math.round(now - last); last = now; }
+    } });
+    console.log(method, users, 'total ms', Math.round(performance.now() - t0), JSON.stringify(stages));
+    const r = await c.query('SELECT (SELECT count(*) FROM users) u, (SELECT count(*) FROM posts) p, (SELECT count(*) FROM upvotes) v, (SELECT count(*) FROM comments) c');
+    console.log(r.rows[0]);
+    await c.end();
+  }
+} finally { await db.stop(); }

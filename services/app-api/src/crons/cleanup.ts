@@ -1,0 +1,16 @@
+// The cleanup cron: deletes read notifications after 30 days, any after 90, expired sessions and
+// old processed-change keys (redeliveries come within minutes, not weeks).
+import { task } from 'archipelago';
+
+export const CLEANUP = [
+  ['notifications', `DELETE FROM notifications WHERE (read_at IS NOT NULL AND updated_at < now() - interval '30 days') OR updated_at < now() - interval '90 days'`],
+  ['sessions', `DELETE FROM sessions WHERE expires_at < now()`],
+  ['processed_changes', `DELETE FROM processed_changes WHERE processed_at < now() - interval '14 days'`],
+] as const;
+
+export default task(async (ctx) => {
+  for (const [what, sql] of CLEANUP) {
+    const { rowCount } = await ctx.db.query(sql);
+    ctx.logger.info({ table: what, deleted: rowCount }, 'cleaned up');
+  }
+});

@@ -1,0 +1,10 @@
+// The API's error type: an HTTP status plus a stable machine-readable code.
+export class ApiError extends Error {
+  constructor(readonly statusCode: number, readonly code: string, message: string) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
+export const unauthorized = (message = 'a valid bearer token is required') => new ApiError(401, 'unauthorized', message);

@@ -1,0 +1,130 @@
+// The public REST API (port 3000): auth, profile, posts, feed, engagement, notifications, OpenAPI.
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { api, type UnitContext } from 'archipelago';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { installErrorHandling } from '../api/errors.js';
+import { S } from '../api/schemas.js';
+import { ApiError, unauthorized } from '../domain/errors.js';
+import { addComment, bookmark, listBookmarks, listComments, removeBookmark, removeUpvote, upvote } from '../domain/engagement.js';
+import { listNotifications, markRead } from '../domain/notifications.js';
+import { createPost, feed, getPost } from '../domain/posts.js';
+import { bearer, createSession, principalFor, type Principal } from '../domain/sessions.js';
+import { checkLogin, getMe, setDigest, setTags, signup } from '../domain/users.js';
+
+/** Bodies above this are refused with 413 before they are parsed. */
+export const BODY_LIMIT = 64 * 1024;
+
+type Req<T extends { body?: unknown; params?: unknown; querystring?: unknown }> = FastifyRequest<{
+  Body: T['body']; Params: T['params']; Querystring: T['querystring'];
+}>;
+type IdParams = { params: { id: string } };
+type PageQuery = { querystring: { cursor?: string; limit: number } };
+
+export async function routes(app: FastifyInstance, ctx: UnitContext) {
+  const db = ctx.db;
+  const num = (name: string, fallback: number) => Number(ctx.config[name] ?? fallback) || fallback;
+  installErrorHandling(app);
+  app.addHook('onRoute', (route) => { route.bodyLimit ??= BODY_LIMIT; });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'app-api', version: '1.0.0', description: 'The Archipelago reference service' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  // Only the auth routes are limited (per client address, per replica): they cost a scrypt each.
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_req, c) => new ApiError(429, 'rate_limited', `too many requests, retry in ${Math.ceil(c.ttl / 1000)} s`),
+  });
+  const authLimit = { rateLimit: { max: num('AUTH_RATE_LIMIT', 10), timeWindow: num('AUTH_RATE_WINDOW_MS', 60_000) } };
+
+  // Routes documented as secured refuse a bad token before their body is even parsed.
+  const principals = new WeakMap<FastifyRequest, Principal>();
+  app.addHook('onRequest', async (req) => {
+    const schema = req.routeOptions.schema as { security?: unknown[] } | undefined;
+    if (!schema?.security) return;
+    const p = await principalFor(db, bearer(req.headers.authorization));
+    if (!p) throw unauthorized();
+    principals.set(req, p);
+  });
+  const auth = async (req: FastifyRequest): Promise<Principal> => {
+    const p = principals.get(req);
+    if (!p) throw unauthorized();
+    return p;
+  };
+  const session = async (userId: string) => ({ ...(await createSession(db, userId)), user: await getMe(db, userId) });
+
+  app.post('/auth/signup', { schema: S.signup, config: authLimit }, async (req: Req<{ body: { username: string; email: string; password: string; tags?: string[]; timeZone?: string } }>, reply) => {
+    const id = await signup(db, req.body);
+    return reply.code(201).send(await session(id));
+  });
+  app.post('/auth/login', { schema: S.login, config: authLimit }, async (req: Req<{ body: { login: string; password: string } }>) => {
+    const id = await checkLogin(db, req.body.login, req.body.password);
+    if (!id) throw new ApiError(401, 'invalid_credentials', 'unknown login or wrong password');
+    return session(id);
+  });
+
+  app.get('/me', { schema: S.me }, async (req) => getMe(db, (await auth(req)).id));
+  app.put('/me/tags', { schema: S.putTags }, async (req: Req<{ body: { tags: string[] } }>) => {
+    const me = await auth(req);
+    await setTags(db, me.id, req.body.tags);
+    return getMe(db, me.id);
+  });
+  app.put('/me/digest', { schema: S.putDigest }, async (req: Req<{ body: { optIn?: boolean; timeZone?: string } }>) => {
+    const me = await auth(req);
+    await setDigest(db, me.id, req.body);
+    return getMe(db, me.id);
+  });
+
+  app.post('/posts', { schema: S.createPost }, async (req: Req<{ body: { title: string; url?: string; body?: string; tags?: string[] } }>, reply) => {
+    const me = await auth(req);
+    const id = await createPost(db, me.id, req.body);
+    return reply.code(201).send(await getPost(db, id, me.id));
+  });
+  app.get('/posts/:id', { schema: S.getPost }, async (req: Req<IdParams>) => {
+    const viewer = await principalFor(db, bearer(req.headers.authorization));
+    return getPost(db, req.params.id, viewer?.id ?? null);
+  });
+  app.get('/feed', { schema: S.feed }, async (req: Req<PageQuery>) => feed(db, (await auth(req)).id, req.query));
+
+  app.post('/posts/:id/upvote', { schema: S.upvote }, async (req: Req<IdParams>, reply) => {
+    const me = await auth(req);
+    const created = await upvote(db, me.id, req.params.id);
+    return reply.code(created ? 201 : 200).send(await getPost(db, req.params.id, me.id));
+  });
+  app.delete('/posts/:id/upvote', { schema: S.unvote }, async (req: Req<IdParams>, reply) => {
+    await removeUpvote(db, (await auth(req)).id, req.params.id);
+    return reply.code(204).send();
+  });
+  app.post('/posts/:id/comments', { schema: S.addComment }, async (req: Req<IdParams & { body: { body: string } }>, reply) => {
+    const me = await auth(req);
+    return reply.code(201).send(await addComment(db, me.id, req.params.id, req.body.body));
+  });
+  app.get('/posts/:id/comments', { schema: S.listComments }, async (req: Req<IdParams & PageQuery>) => listComments(db, req.params.id, req.query));
+  app.post('/posts/:id/bookmark', { schema: S.bookmark }, async (req: Req<IdParams>, reply) => {
+    const me = await auth(req);
+    const created = await bookmark(db, me.id, req.params.id);
+    return reply.code(created ? 201 : 200).send(await getPost(db, req.params.id, me.id));
+  });
+  app.delete('/posts/:id/bookmark', { schema: S.unbookmark }, async (req: Req<IdParams>, reply) => {
+    await removeBookmark(db, (await auth(req)).id, req.params.id);
+    return reply.code(204).send();
+  });
+  app.get('/bookmarks', { schema: S.bookmarks }, async (req: Req<PageQuery>) => listBookmarks(db, (await auth(req)).id, req.query));
+
+  app.get('/notifications', { schema: S.notifications }, async (req: Req<{ querystring: { unread?: boolean; limit: number } }>) => ({
+    items: await listNotifications(db, (await auth(req)).id, req.query),
+  }));
+  app.post('/notifications/read', { schema: S.readNotifications }, async (req: Req<{ body: { ids?: string[]; all?: true } }>) => {
+    const me = await auth(req);
+    return { updated: await markRead(db, me.id, req.body.all ? 'all' : req.body.ids ?? []) };
+  });
+}
+
+export default api(routes);

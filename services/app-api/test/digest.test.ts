@@ -1,0 +1,150 @@
+// The weekly digest: who is due, what each digest holds, at-most-once sends through the file
+// outbox and through SMTP (a local smtp-server).
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Delivery } from 'archipelago';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dueUsers, selectDigests } from '../src/domain/digest.js';
+import { compile } from '../src/domain/template.js';
+import { outboxTransport, smtpTransport } from '../src/domain/transport.js';
+import { queueDigests } from '../src/crons/weekly-digest.js';
+import { handleBatch } from '../src/units/digest.js';
+import type { DigestBatch } from '../src/topics.js';
+import { migratedDatabase, unitContext, type TestContext } from './support/context.js';
+
+let ctx: TestContext;
+let tmp: string;
+const ids: Record<string, string> = {};
+const posts: Record<string, string> = {};
+
+async function addUser(name: string, tags: string[], tz = 'UTC', optIn = true) {
+  const { rows } = await ctx.db.query(
+    `INSERT INTO users (username, email, password_hash, tags, time_zone, digest_opt_in) VALUES ($1, $1 || '@example.com', 'x', $2, $3, $4) RETURNING id::text`,
+    [name, tags, tz, optIn]);
+  ids[name] = rows[0].id;
+}
+async function addPost(key: string, author: string, tags: string[], upvotes: number, age = '1 day') {
+  const { rows } = await ctx.db.query(
+    `INSERT INTO posts (author_id, title, tags, upvotes, created_at) VALUES ($1, $2, $3, $4, now() - $5::interval) RETURNING id::text`,
+    [ids[author], `Post ${key} <b>`, tags, upvotes, age]);
+  posts[key] = rows[0].id;
+}
+/** Undoes quoted-printable soft breaks and escapes, as a mail client shows the text. */
+const qp = (s: string) => s.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+const delivery = (message: DigestBatch, attempt = 1) => ({ id: 'x', message, attempt, publishedAt: new Date(), topic: 'digest', subscription: 'digest-send' }) as Delivery<DigestBatch>;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'appapi-digest-'));
+  ctx = await unitContext(await migratedDatabase(), 'digest', { root: tmp });
+  await addUser('alice', ['ts', 'db']);
+  await addUser('bob', ['ts']);
+  await addUser('carol', ['ts'], 'UTC', false);
+  await addUser('tokyo', ['ts'], 'Asia/Tokyo');
+  await addUser('newyork', ['ts'], 'America/New_York');
+  await addPost('a1', 'alice', ['ts'], 5);
+  await addPost('a2', 'alice', ['ts', 'db'], 9);
+  await addPost('a3', 'alice', ['go'], 50);
+  await addPost('old', 'alice', ['ts'], 99, '8 days');
+  await addPost('b1', 'bob', ['ts'], 100);
+  await addPost('marked', 'alice', ['ts'], 7);
+  await ctx.db.query('INSERT INTO bookmarks (user_id, post_id) VALUES ($1, $2)', [ids.bob, posts.marked]);
+});
+afterAll(async () => {
+  await ctx?.close();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('digest selection', () => {
+  it("picks the week's top posts in followed tags, never the user's own or bookmarked ones", async () => {
+    const d = await selectDigests(ctx.db, [ids.bob!, ids.alice!, ids.carol!], { limit: 10 });
+    expect(d.get(ids.bob!)!.posts.map((p) => p.id)).toEqual([posts.a2, posts.a1]);
+    expect(d.get(ids.alice!)!.posts.map((p) => p.id)).toEqual([posts.b1]);
+    expect(d.has(ids.carol!)).toBe(false);
+    expect((await selectDigests(ctx.db, [ids.bob!], { limit: 1 })).get(ids.bob!)!.posts).toHaveLength(1);
+  });
+
+  it("queues each user once per week, on their own Monday morning", async () => {
+    // 2026-11-30 is a Monday; 00:30 UTC is 09:30 in Tokyo and still Sunday in New York and UTC.
+    const monday = new Date('2026-11-30T00:30:00Z');
+    expect((await dueUsers(ctx.db, { now: monday })).map((u) => u.id)).toEqual([ids.tokyo]);
+    expect(await dueUsers(ctx.db, { now: new Date('2026-11-30T01:30:00Z') })).toEqual([]);
+    const ny = await dueUsers(ctx.db, { now: new Date('2026-11-30T13:05:00Z') });
+    expect(ny.map((u) => u.id).sort()).toEqual([ids.alice, ids.bob, ids.newyork].sort());
+    expect(new Set(ny.map((u) => u.week))).toEqual(new Set(['2026-W49']));
+    expect(await dueUsers(ctx.db, { now: new Date('2026-11-30T20:00:00Z') })).toEqual([]);
+    await ctx.db.query('UPDATE users SET digest_queued_week = NULL');
+  });
+
+  it('fans the due users out in batches onto the digest topic', async () => {
+    const r = await queueDigests(ctx, { anyTime: true });
+    expect(r).toEqual({ users: 4, batches: 1 });
+    expect(ctx.published).toEqual([{ topic: 'digest', message: { week: expect.stringMatching(/^\d{4}-W\d\d$/), userIds: expect.any(Array) } }]);
+    expect(await queueDigests(ctx, { anyTime: true })).toEqual({ users: 0, batches: 0 });
+    await ctx.db.query('UPDATE users SET digest_queued_week = NULL');
+  });
+
+  it('compiles templates once and escapes HTML', () => {
+    const render = compile('<p>{{name}}</p>{{#each items}}[{{.}}]{{/each}}{{#if flag}}!{{/if}}{{{raw}}}', { html: true });
+    expect(render({ name: '<x>&', items: ['a', '<b>'], flag: true, raw: '<i>' })).toBe('<p>&lt;x&gt;&amp;</p>[a][&lt;b&gt;]!<i>');
+    expect(() => compile('{{#each x}}', { html: true })).toThrow(/unclosed/);
+  });
+});
+
+describe('digest sending', () => {
+  it('writes each digest to the outbox once, however often the batch is retried', async () => {
+    const batch = { week: '2026-W40', userIds: [ids.alice!, ids.bob!, ids.carol!] };
+    expect(await handleBatch(delivery(batch), ctx, outboxTransport(path.join(tmp, '.archipelago', 'outbox')))).toEqual({ sent: 2, empty: 0, skipped: 0 });
+    expect(await handleBatch(delivery(batch, 2), ctx, outboxTransport(path.join(tmp, '.archipelago', 'outbox')))).toEqual({ sent: 0, empty: 0, skipped: 2 });
+    const files = readdirSync(path.join(tmp, '.archipelago', 'outbox'));
+    expect(files).toEqual(['digest-2026-W40.mbox']);
+    const mbox = readFileSync(path.join(tmp, '.archipelago', 'outbox', files[0]!), 'utf8');
+    const messages = mbox.split(/^From app-api@localhost /m).filter(Boolean);
+    expect(messages).toHaveLength(2);
+    const toBob = qp(messages.find((m) => m.includes('To: bob <bob@example.com>'))!);
+    expect(toBob).toContain('Post a2 <b>');
+    expect(toBob).toContain('Post a2 &lt;b&gt;');
+    expect(toBob).not.toContain('Post marked');
+    expect(toBob).not.toContain('Post b1');
+    const sends = (await ctx.db.query(`SELECT user_id::text, status FROM digest_sends WHERE week = '2026-W40' ORDER BY user_id`)).rows;
+    expect(sends).toEqual([{ user_id: ids.alice, status: 'sent' }, { user_id: ids.bob, status: 'sent' }]);
+  });
+
+  it('delivers the same digests through SMTP, retries a refused connection, and never sends twice', async () => {
+    const received: { to: string; data: string }[] = [];
+    const server = new SMTPServer({
+      authOptional: true, disabledCommands: ['STARTTLS'], logger: false,
+      onData(stream, session, cb) {
+        let data = '';
+        stream.on('data', (c: Buffer) => { data += c.toString(); });
+        stream.on('end', () => { received.push({ to: session.envelope.rcptTo.map((r) => r.address).join(','), data }); cb(); });
+      },
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.server.address() as AddressInfo).port;
+    try {
+      const batch = { week: '2026-W41', userIds: [ids.bob!, ids.alice!] };
+      // A closed port: the connection fails before delivery, so the claim is released for the retry.
+      const dead = smtpTransport('smtp://127.0.0.1:1');
+      await expect(handleBatch(delivery(batch), ctx, dead)).rejects.toMatchObject({ command: 'CONN' });
+      expect((await ctx.db.query(`SELECT count(*)::int AS n FROM digest_sends WHERE week = '2026-W41'`)).rows[0].n).toBe(0);
+      const smtp = smtpTransport(`smtp://127.0.0.1:${port}`);
+      try {
+        expect(await handleBatch(delivery(batch, 2), ctx, smtp)).toEqual({ sent: 2, empty: 0, skipped: 0 });
+        expect(await handleBatch(delivery(batch, 3), ctx, smtp)).toEqual({ sent: 0, empty: 0, skipped: 2 });
+      } finally {
+        await smtp.close();
+        await dead.close();
+      }
+      expect(received.map((r) => r.to).sort()).toEqual(['alice@example.com', 'bob@example.com']);
+      const toBob = qp(received.find((r) => r.to === 'bob@example.com')!.data);
+      expect(toBob).toContain('X-Digest-Week: 2026-W41');
+      expect(toBob).toContain('Post a2 <b>');
+      expect(toBob).not.toContain('Post b1');
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
