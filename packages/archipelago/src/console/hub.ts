@@ -24,9 +24,12 @@ export class ConsoleHub {
   #changePending = false;
   #stopped = false;
 
-  constructor(source: ConsoleSource) {
+  readonly #token: string;
+
+  constructor(source: ConsoleSource, token: string) {
     this.#source = source;
-    this.#logs = source.recentLogs().slice(-MAX_LOGS);
+    this.#token = token;
+    this.#logs = source.recentLogs().slice(-MAX_LOGS).map((l) => this.#redact(l));
     this.#decisions = [...source.recentDecisions()];
   }
 
@@ -79,9 +82,10 @@ export class ConsoleHub {
   #onEvent(e: ConsoleEvent): void {
     if (this.#stopped) return;
     if (e.type === 'log') {
-      this.#logs.push(e.line);
+      const line = this.#redact(e.line);
+      this.#logs.push(line);
       if (this.#logs.length > MAX_LOGS) this.#logs.splice(0, this.#logs.length - MAX_LOGS);
-      this.#broadcast('log', e.line);
+      this.#broadcast('log', line);
     } else if (e.type === 'decision') {
       this.#decisions.push(e.decision);
       const cutoff = Date.now() - HISTORY_MS;
@@ -96,6 +100,11 @@ export class ConsoleHub {
       }, SNAPSHOT_EVERY_MS);
       t.unref();
     }
+  }
+
+  // The console's own URL goes through the log: keep the token out of pages and screenshots.
+  #redact(l: LogLine): LogLine {
+    return l.msg.includes(this.#token) ? { ...l, msg: l.msg.replaceAll(this.#token, '<token>') } : l;
   }
 
   async #readTopics(): Promise<void> {
