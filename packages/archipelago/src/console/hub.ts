@@ -7,6 +7,8 @@ import { SECURITY_HEADERS } from './static.js';
 
 const MAX_LOGS = 2000;
 const HEARTBEAT_MS = 15_000;
+const SNAPSHOT_EVERY_MS = 200;
+const MAX_BUFFERED = 4 * 1024 * 1024;
 
 export class ConsoleHub {
   readonly #source: ConsoleSource;
@@ -22,9 +24,12 @@ export class ConsoleHub {
   #changePending = false;
   #stopped = false;
 
-  constructor(source: ConsoleSource) {
+  readonly #token: string;
+
+  constructor(source: ConsoleSource, token: string) {
     this.#source = source;
-    this.#logs = source.recentLogs().slice(-MAX_LOGS);
+    this.#token = token;
+    this.#logs = source.recentLogs().slice(-MAX_LOGS).map((l) => this.#redact(l));
     this.#decisions = [...source.recentDecisions()];
   }
 
@@ -77,22 +82,29 @@ export class ConsoleHub {
   #onEvent(e: ConsoleEvent): void {
     if (this.#stopped) return;
     if (e.type === 'log') {
-      this.#logs.push(e.line);
+      const line = this.#redact(e.line);
+      this.#logs.push(line);
       if (this.#logs.length > MAX_LOGS) this.#logs.splice(0, this.#logs.length - MAX_LOGS);
-      this.#broadcast('log', e.line);
+      this.#broadcast('log', line);
     } else if (e.type === 'decision') {
       this.#decisions.push(e.decision);
       const cutoff = Date.now() - HISTORY_MS;
       while (this.#decisions.length && this.#decisions[0]!.at < cutoff) this.#decisions.shift();
       this.#broadcast('decision', e.decision);
     } else if (!this.#changePending) {
-      // Replica churn emits bursts of changes; one snapshot per tick is enough.
+      // Every replica's load report is a change; a few snapshots a second are plenty for a page.
       this.#changePending = true;
-      setImmediate(() => {
+      const t = setTimeout(() => {
         this.#changePending = false;
         if (!this.#stopped) this.#broadcast('snapshot', this.#source.snapshot());
-      });
+      }, SNAPSHOT_EVERY_MS);
+      t.unref();
     }
+  }
+
+  // The console's own URL goes through the log: keep the token out of pages and screenshots.
+  #redact(l: LogLine): LogLine {
+    return l.msg.includes(this.#token) ? { ...l, msg: l.msg.replaceAll(this.#token, '<token>') } : l;
   }
 
   async #readTopics(): Promise<void> {
@@ -135,7 +147,11 @@ export class ConsoleHub {
   }
 
   #write(frame: string): void {
-    for (const c of this.#clients) c.write(frame);
+    for (const c of this.#clients) {
+      // A page that stopped reading (a suspended tab) must not grow our memory; it reconnects later.
+      if (c.writableLength > MAX_BUFFERED) { c.destroy(); this.#clients.delete(c); continue; }
+      c.write(frame);
+    }
   }
 
   #send(res: ServerResponse, event: string, data: unknown): void {

@@ -39,7 +39,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<ConsoleHandle>
   const host = opts.host ?? '127.0.0.1';
   const token = opts.token ?? randomBytes(24).toString('base64url');
   const distDir = await ensureConsoleBuilt();
-  const hub = new ConsoleHub(opts.source);
+  const hub = new ConsoleHub(opts.source, token);
   let allowedHosts = new Set<string>();
 
   const server = createServer((req, res) => {

@@ -69,6 +69,17 @@ describe.skipIf(skip !== undefined)('console page (fixture source)', () => {
     expect(await page.locator('#logs .log[data-unit="web"]').count()).toBe(0);
   });
 
+  it('says so when the link carries a token from an earlier run', async () => {
+    const stale = await browser.newPage();
+    try {
+      await stale.goto(`${c.origin}/?token=not-this-run`);
+      await stale.waitForSelector('#conn:text-is("refused")');
+      expect(await stale.textContent('#notice')).toContain('earlier run');
+    } finally {
+      await stale.close();
+    }
+  });
+
   it('refuses a POST from the page without the token, and one from another origin with it', async () => {
     const status = await page.evaluate(async () => (await fetch('/api/crons/nightly/run', { method: 'POST' })).status);
     expect(status).toBe(401);

@@ -131,6 +131,12 @@ describe('console server', () => {
     expect(body.history.web.at(-1)).toMatchObject({ replicas: 1, requestRate: 10, p99Ms: 4 });
   });
 
+  it('keeps the token out of the log lines it shows', async () => {
+    source.log('web', 'supervisor', 'info', `console: ${c.url}`);
+    const body = JSON.parse((await call(c.port, 'GET', '/api/state', { [TOKEN_HEADER]: c.token })).body);
+    expect(body.logs.at(-1).msg).toBe(`console: ${c.origin}/?token=<token>`);
+  });
+
   it('names the option to use when the port is taken', async () => {
     await expect(startConsole({ source, port: c.port, print: null })).rejects.toMatchObject({ code: 'ARCH_E_CONSOLE_PORT' });
   });

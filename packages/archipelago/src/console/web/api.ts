@@ -33,10 +33,19 @@ async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Pr
 export const get = <T>(path: string) => call<T>('GET', path);
 export const post = <T>(path: string, body: unknown = {}) => call<T>('POST', path, body);
 
-export function openStream(handlers: Record<string, (data: any) => void>, onStatus: (s: 'live' | 'reconnecting') => void): EventSource {
+export function openStream(handlers: Record<string, (data: any) => void>, onStatus: (s: 'live' | 'reconnecting' | 'refused') => void): EventSource {
   const es = new EventSource(`/api/stream?token=${encodeURIComponent(token ?? '')}`);
   for (const [event, fn] of Object.entries(handlers)) es.addEventListener(event, (e) => fn(JSON.parse((e as MessageEvent<string>).data)));
   es.onopen = () => onStatus('live');
-  es.onerror = () => onStatus('reconnecting');
+  es.onerror = () => {
+    onStatus('reconnecting');
+    // EventSource hides the status: ask once, so a token from an earlier run says so instead of retrying forever.
+    get('/api/state').catch((e: unknown) => {
+      if (e instanceof ActionError && (e.status === 401 || e.status === 403)) {
+        es.close();
+        onStatus('refused');
+      }
+    });
+  };
   return es;
 }

@@ -32,11 +32,11 @@ export function clock(at: number | string): string {
 }
 
 let toastTimer: number | undefined;
-export function notify(message: string, kind: 'info' | 'error' = 'info'): void {
+export function notify(message: string, kind: 'info' | 'error' = 'info', sticky = false): void {
   const el = byId('notice');
   el.textContent = message;
   el.className = kind;
   el.hidden = false;
   clearTimeout(toastTimer);
-  toastTimer = window.setTimeout(() => { el.hidden = true; }, 5000);
+  if (!sticky) toastTimer = window.setTimeout(() => { el.hidden = true; }, 5000);
 }

@@ -3,7 +3,7 @@ import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { openStream, token } from './api.js';
 import { Charts } from './charts.js';
-import { byId } from './dom.js';
+import { byId, notify } from './dom.js';
 import { Logs } from './logs.js';
 import { renderMap } from './map.js';
 import { renderTasks } from './tasks.js';
@@ -54,7 +54,8 @@ function start(): void {
     decision: (d: ScaleDecision) => charts.addDecision(d),
   }, (status) => {
     conn.textContent = status;
-    conn.className = `badge ${status === 'live' ? 'healthy' : 'degraded'}`;
+    conn.className = `badge ${status === 'live' ? 'healthy' : status === 'refused' ? 'down' : 'degraded'}`;
+    if (status === 'refused') notify('This console link is from an earlier run: open the URL that `archipelago up` printed this time.', 'error', true);
   });
 }
 
