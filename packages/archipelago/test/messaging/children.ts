@@ -31,7 +31,7 @@ export function startConsumer(env: Record<string, string>): Child {
   const exited = new Promise<void>((r) => proc.once('exit', () => { live.delete(proc); for (const w of waiters) w(); r(); }));
   return {
     proc, lines,
-    waitFor(pred, timeoutMs = 20_000) {
+    waitFor(pred, timeoutMs = 90_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const hit = lines.find(pred);
