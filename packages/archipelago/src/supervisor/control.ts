@@ -14,7 +14,7 @@ export function controlSocket(root: string): string {
 export interface ControlHandlers {
   status(): StatusSnapshot;
   scale(unit: string, replicas: number): { unit: string; from: number; to: number };
-  cronRun(name: string): { started: boolean; run?: string; reason?: string };
+  cronRun(name: string, args?: readonly string[]): { started: boolean; run?: string; reason?: string };
   jobRun(name: string, args: string[]): Promise<{ run: string; code: number | null; outcome: string }>;
   logs(limit: number): LogLine[];
 }
@@ -84,8 +84,8 @@ async function handle(req: http.IncomingMessage, h: ControlHandlers): Promise<un
     }
     case 'POST /cron/run': {
       const b = await readBody(req);
-      if (typeof b.name !== 'string') throw new ArchipelagoError('ARCH_E_USAGE', 'POST /cron/run needs { name }');
-      return h.cronRun(b.name);
+      if (typeof b.name !== 'string') throw new ArchipelagoError('ARCH_E_USAGE', 'POST /cron/run needs { name, args? }');
+      return h.cronRun(b.name, Array.isArray(b.args) ? b.args.map(String) : []);
     }
     case 'POST /job/run': {
       const b = await readBody(req);

@@ -22,10 +22,10 @@ export async function runSingleProcess(service: ResolvedService, opts: { only?: 
     status: () => state.snapshot(),
     logs: (limit) => state.logs.slice(-limit),
     scale: () => { throw new ArchipelagoError('ARCH_E_USAGE', 'a single-process supervisor cannot scale units; run `archipelago up` without --single-process'); },
-    cronRun: (name) => {
+    cronRun: (name, args) => {
       const c = crons.find((x) => x.unit.name === name);
       if (!c) throw new ArchipelagoError('ARCH_E_UNKNOWN_UNIT', `no cron unit "${name}" runs here`);
-      return c.fire('manual');
+      return c.fire('manual', args);
     },
     jobRun: () => { throw new ArchipelagoError('ARCH_E_USAGE', 'run jobs with `archipelago job run` while a single-process supervisor runs'); },
   });

@@ -133,10 +133,10 @@ export class Supervisor {
       status: () => this.state.snapshot(),
       logs: (limit) => this.state.logs.slice(-Math.max(1, Math.min(limit, 1000))),
       scale: (name, replicas) => this.scale(name, replicas),
-      cronRun: (name) => {
+      cronRun: (name, args) => {
         const c = this.crons.get(name);
         if (!c) throw new ArchipelagoError('ARCH_E_UNKNOWN_UNIT', `no cron unit "${name}" runs here (crons: ${[...this.crons.keys()].join(', ') || 'none'})`);
-        return c.fire('manual');
+        return c.fire('manual', args);
       },
       jobRun: async (name, args) => {
         const unit = this.service.units.find((u) => u.name === name);

@@ -76,7 +76,7 @@ export class CronRunner {
   }
 
   /** Fires one run now (schedule or `cron run`); returns false when `forbid` skips it. */
-  fire(trigger: 'schedule' | 'manual'): { started: boolean; run?: string; reason?: string } {
+  fire(trigger: 'schedule' | 'manual', args: readonly string[] = []): { started: boolean; run?: string; reason?: string } {
     const { unit, ctx } = this;
     const status = ctx.state.unit(unit.name)!;
     if (this.stopping) return { started: false, reason: 'the supervisor is stopping' };
@@ -92,7 +92,7 @@ export class CronRunner {
       ctx.logs.info(`${unit.name}: replacing the running run (concurrency: replace)`, { unit: unit.name });
     }
     const id = `${unit.name}-${++this.seq}`;
-    const run = new TaskRun(ctx, unit, id);
+    const run = new TaskRun(ctx, unit, id, args);
     const record: CronRun = { startedAt: new Date().toISOString(), finishedAt: null, exitCode: null, outcome: 'running' };
     this.running.add(run);
     ctx.logs.info(`${unit.name}: run ${id} started (${trigger})`, { unit: unit.name });

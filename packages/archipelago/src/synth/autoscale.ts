@@ -11,7 +11,7 @@ import { metadata } from './pod.js';
 import type { IHorizontalPodAutoscaler, IScaledObject, ITriggerAuthentication } from './types.js';
 
 /** Per-pod metric the unit hosts export for open connections (needs a custom-metrics adapter). */
-export const CONNECTIONS_METRIC = 'archipelago_connections';
+export const CONNECTIONS_METRIC = 'archipelago_ws_connections';
 
 export { hpaBehavior };
 
