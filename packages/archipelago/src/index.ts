@@ -10,3 +10,4 @@ export {
   type SubscriptionDefinition, type BroadcastDefinition,
 } from './units/define.js';
 export { createPool, transaction, migrate, type Queryable } from './database/index.js';
+export { changeTopic, type RowChange, type ChangeOp } from './cdc/topics.js';

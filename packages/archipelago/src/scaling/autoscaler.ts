@@ -12,7 +12,8 @@ export const DEFAULT_POLLING_MS = 2_000;
  * - `cpuPercent`, `memoryPercent`: average over the replicas of usage in percent of the unit's
  *   `resources` request (what the HPA calls utilisation).
  * - `connections`: open WebSocket/HTTP connections summed over the replicas (the target is per replica).
- * - `backlog`: messages waiting in the unit's subscriptions, summed; `oldestAgeMs`: age of the oldest.
+ * - `backlog`: messages waiting in the unit's subscriptions, summed; `oldestAgeMs`: age of the oldest
+ *   (null with a backlog of 0 means an empty queue, age 0).
  */
 export interface Metrics {
   readonly cpuPercent?: number | null;
@@ -51,6 +52,13 @@ export interface AutoscalerOptions { toleranceRatio?: number }
 
 const read = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
+/**
+ * An autoscaler for one unit. Call `decide` every `pollingMs` with the current replica count and the
+ * readings; apply `to`. It remembers what the rules need: past recommendations (stabilisation
+ * windows), past changes (rate policies), and for workers the last time a trigger was active
+ * (cooldown) and consecutive failed backlog reads (fallback). Units of other kinds are only kept
+ * within replicas.min..max.
+ */
 export function createAutoscaler(unit: ResolvedUnit, opts: AutoscalerOptions = {}): Autoscaler {
   const tolerance = opts.toleranceRatio ?? DEFAULT_TOLERANCE;
   const { min, max } = unit.replicas;
@@ -138,7 +146,9 @@ export function createAutoscaler(unit: ResolvedUnit, opts: AutoscalerOptions = {
     return {
       unit: w.name, pollingMs: s.pollingMs,
       decide({ now, current, metrics: m }) {
-        const backlog = read(m.backlog), age = read(m.oldestAgeMs);
+        const backlog = read(m.backlog);
+        // An empty queue has no oldest message: its age is 0, not unknown.
+        const age = read(m.oldestAgeMs) ?? (backlog === 0 ? 0 : null);
         const metrics: Record<string, number | null> = { backlog, oldestAgeMs: age };
         const backlogUnread = s.backlog !== undefined && backlog === null;
         const ageUnread = s.ageMs !== undefined && age === null;

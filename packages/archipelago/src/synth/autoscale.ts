@@ -1,27 +1,19 @@
 // Autoscaler objects: the HPA of api/realtime units and the KEDA ScaledObject of workers, with the
 // trigger of each subscription the worker itself owns.
-import type { IHorizontalPodAutoscalerBehavior, IMetricSpec } from 'kubernetes-models/autoscaling/v2';
+import type { IMetricSpec } from 'kubernetes-models/autoscaling/v2';
 import type { IScaleTriggers } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import type { SubscriptionSpec } from '../messaging/broker.js';
-import type { ResolvedBehavior, ResolvedBroker } from '../service/types.js';
-import { DEFAULT_BACKLOG, DEFAULT_CPU_TARGET, NATS_MONITORING_SECRET, PLATFORM_SECRET, type SynthContext, type UnitPlan } from './normalize.js';
+import { durableName } from '../messaging/brokers/nats.js';
+import { hpaBehavior, kedaScaledObjectFields, kedaTriggerTargets } from '../scaling/index.js';
+import type { ResolvedBroker } from '../service/types.js';
+import { NATS_MONITORING_SECRET, PLATFORM_SECRET, type SynthContext, type UnitPlan } from './normalize.js';
 import { metadata } from './pod.js';
 import type { IHorizontalPodAutoscaler, IScaledObject, ITriggerAuthentication } from './types.js';
 
 /** Per-pod metric the unit hosts export for open connections (needs a custom-metrics adapter). */
 export const CONNECTIONS_METRIC = 'archipelago_connections';
 
-const seconds = (ms: number) => Math.round(ms / 1000);
-
-/** The HPA `behavior` block for a unit's resolved behaviour; KEDA's `advanced` block takes the same. */
-export function hpaBehavior(b: ResolvedBehavior): IHorizontalPodAutoscalerBehavior {
-  const side = (r: ResolvedBehavior['scaleUp']) => ({
-    stabilizationWindowSeconds: seconds(r.stabilizationMs),
-    selectPolicy: r.select === 'min' ? 'Min' : 'Max',
-    policies: r.policies.map((p) => ({ type: p.type === 'pods' ? 'Pods' : 'Percent', value: p.value, periodSeconds: Math.max(1, seconds(p.periodMs)) })),
-  });
-  return { scaleUp: side(b.scaleUp), scaleDown: side(b.scaleDown) };
-}
+export { hpaBehavior };
 
 export function horizontalPodAutoscaler(ctx: SynthContext, plan: UnitPlan): IHorizontalPodAutoscaler {
   const { unit } = plan;
@@ -34,7 +26,6 @@ export function horizontalPodAutoscaler(ctx: SynthContext, plan: UnitPlan): IHor
   if (unit.scale.connections !== undefined) {
     metrics.push({ type: 'Pods', pods: { metric: { name: CONNECTIONS_METRIC }, target: { type: 'AverageValue', averageValue: String(unit.scale.connections) } } });
   }
-  if (metrics.length === 0) metrics.push(resource('cpu', DEFAULT_CPU_TARGET));
   return {
     apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler',
     metadata: metadata(ctx, plan.name, plan.labels),
@@ -47,11 +38,12 @@ export function horizontalPodAutoscaler(ctx: SynthContext, plan: UnitPlan): IHor
 }
 
 /**
- * The number of messages waiting for one subscription of the postgres broker. The table layout
- * belongs to the postgres broker; this is the one place synth knows it.
+ * The number of messages waiting for one subscription of the postgres broker, counted as the
+ * broker's own stats count it (messaging/brokers/postgres-sql.ts, STATS). KEDA runs it as given:
+ * it takes no parameters, so the name is quoted here.
  */
 export function backlogQuery(spec: Pick<SubscriptionSpec, 'name'>): string {
-  return `SELECT count(*) FROM archipelago.deliveries WHERE subscription = ${sqlLiteral(spec.name)} AND dead_at IS NULL`;
+  return `SELECT count(*) FROM archipelago.queue WHERE subscription = ${sqlLiteral(spec.name)}`;
 }
 
 function sqlLiteral(s: string): string {
@@ -72,8 +64,7 @@ export function trigger(broker: ResolvedBroker, sub: SubscriptionSpec, target: {
   if (broker.kind === 'nats') {
     return {
       type: 'nats-jetstream', name, authenticationRef,
-      // The durable consumer of a subscription is named after it (see messaging/brokers/nats.ts).
-      metadata: { account: '$G', stream: broker.stream, consumer: sub.name, lagThreshold: String(target.backlog), activationLagThreshold: String(target.activation) },
+      metadata: { account: '$G', stream: broker.stream, consumer: durableName(sub.name), lagThreshold: String(target.backlog), activationLagThreshold: String(target.activation) },
     };
   }
   return {
@@ -85,7 +76,10 @@ export function trigger(broker: ResolvedBroker, sub: SubscriptionSpec, target: {
 export function scaledObject(ctx: SynthContext, plan: UnitPlan): IScaledObject {
   const { unit } = plan;
   if (unit.kind !== 'worker') throw new Error(`ScaledObject for a ${unit.kind} unit`);
-  const target = { backlog: unit.scale.backlog ?? DEFAULT_BACKLOG, activation: unit.scale.activation };
+  const backlog = kedaTriggerTargets(unit).backlog;
+  if (!backlog) throw new Error(`ScaledObject for worker "${unit.name}" without a backlog target`);
+  const target = { backlog: backlog.value, activation: backlog.activationValue };
+  const { advanced, ...fields } = kedaScaledObjectFields(unit);
   const taken = new Set<string>();
   const triggers = plan.subscriptions.map((s) => trigger(ctx.service.broker, s, target, triggerName(s.name, taken), ctx.triggerAuthName));
   return {
@@ -93,13 +87,10 @@ export function scaledObject(ctx: SynthContext, plan: UnitPlan): IScaledObject {
     metadata: metadata(ctx, plan.name, plan.labels),
     spec: {
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: plan.name },
-      pollingInterval: Math.max(1, seconds(unit.scale.pollingMs)),
-      cooldownPeriod: seconds(unit.scale.cooldownMs),
-      minReplicaCount: unit.replicas.min,
-      maxReplicaCount: unit.replicas.max,
-      ...(unit.scale.fallback !== undefined ? { fallback: { failureThreshold: 3, replicas: unit.scale.fallback } } : {}),
+      // The same numbers the local autoscaler uses (scaling/emit.ts).
+      ...fields,
       advanced: {
-        horizontalPodAutoscalerConfig: { behavior: hpaBehavior(unit.scale.behavior) },
+        ...advanced,
         // The unit's backlog is the sum over its subscriptions, as the local autoscaler counts it;
         // without a formula the HPA would take the largest single backlog instead.
         ...(triggers.length > 1 ? {

@@ -66,9 +66,10 @@ export function realtimeUnit(ctx: SynthContext, plan: UnitPlan): K8sObject[] {
 export function workerUnit(ctx: SynthContext, plan: UnitPlan): K8sObject[] {
   const unit = plan.unit;
   if (unit.kind !== 'worker') throw new Error('worker unit expected');
-  if (unit.replicas.min === 0 && plan.subscriptions.length === 0) {
+  if (unit.replicas.min === 0 && !plan.autoscaled) {
+    const why = plan.subscriptions.length === 0 ? 'owns no subscription' : 'has no scale.backlog target (synth emits backlog triggers only)';
     throw new ArchipelagoError('ARCH_E_SYNTH_INVALID',
-      `Deployment "${plan.name}": unit "${unit.name}" scales to zero (replicas.min 0) but owns no subscription, so no trigger could ever wake it`);
+      `Deployment "${plan.name}": unit "${unit.name}" scales to zero (replicas.min 0) but ${why}, so no trigger could ever wake it`);
   }
   const out: K8sObject[] = [configMap(ctx, plan), deployment(ctx, plan, rolling, unit.replicas.min)];
   if (plan.autoscaled) out.push(scaledObject(ctx, plan));

@@ -9,10 +9,6 @@ import type { SynthOptions } from './types.js';
 export const ADMIN_PORT = 9464;
 /** The preStop sleep: long enough for endpoint controllers to drop the pod before SIGTERM. */
 export const PRESTOP_SECONDS = 5;
-/** Backlog per replica used when a worker declares subscriptions but no `scale.backlog`. */
-export const DEFAULT_BACKLOG = 100;
-/** CPU utilisation target for an autoscaled api/realtime unit that declares none. */
-export const DEFAULT_CPU_TARGET = 70;
 export const PRIORITY_VALUES: Record<Priority, number> = { critical: 100_000, normal: 10_000, background: 1_000 };
 /** Secret keys every unit reads besides the ones it declares. */
 export const PLATFORM_SECRET = 'DATABASE_URL';
@@ -124,11 +120,18 @@ export function normalize(service: ResolvedService, opts: SynthOptions): SynthCo
   };
 }
 
-/** An HPA or ScaledObject exists (and owns `replicas`) only when the count can actually move. */
+/**
+ * An HPA or ScaledObject exists (and owns `replicas`) only when the count can move and a target says
+ * how: without one the local autoscaler keeps the unit where it is, and so does the cluster.
+ */
 function isAutoscaled(unit: ResolvedUnit, subscriptions: number): boolean {
   switch (unit.kind) {
-    case 'api': case 'realtime': return unit.replicas.max > unit.replicas.min;
-    case 'worker': return subscriptions > 0 && (unit.replicas.max > unit.replicas.min || unit.replicas.min === 0);
+    case 'api': case 'realtime': {
+      const s = unit.scale;
+      return unit.replicas.max > unit.replicas.min && (s.cpu !== undefined || s.memory !== undefined || s.connections !== undefined);
+    }
+    case 'worker':
+      return subscriptions > 0 && unit.scale.backlog !== undefined && (unit.replicas.max > unit.replicas.min || unit.replicas.min === 0);
     default: return false;
   }
 }

@@ -46,25 +46,28 @@ export class ArchipelagoService extends pulumi.ComponentResource {
   constructor(name: string, args: ArchipelagoServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     // The args hold functions and Maps the engine cannot serialise; they stay in this process.
     super('archipelago:index:Service', name, {}, opts);
-    this.ready = this.build(name, args);
+    // With the service and its subscriptions at hand, a refusal throws here, at the line that caused it.
+    const service = args.service ?? (typeof args.config === 'object' ? resolveService(args.config, args.root ? { root: args.root } : {}) : undefined);
+    this.ready = service && args.subscriptions
+      ? Promise.resolve(this.create(name, objectsFor(service, args.subscriptions, args)))
+      : (async () => {
+        const s = service ?? await resolveConfig(args);
+        const subscriptions = args.subscriptions ?? (await loadCatalog(s)).subscriptions;
+        return this.create(name, objectsFor(s, subscriptions, args));
+      })();
     this.registerOutputs(this.ready.then(({ objects }) => ({ objects: objects.map((o) => `${o.kind}/${o.metadata?.name}`) })));
   }
 
-  private async build(name: string, args: ArchipelagoServiceArgs) {
-    const service = args.service ?? await resolveConfig(args);
-    const subscriptions = args.subscriptions ?? (await loadCatalog(service)).subscriptions;
-    const result = synthesize(service, { image: args.image, namespace: args.namespace, environment: args.environment ?? 'production', subscriptions });
-    const transform = args.transform ?? ((o: K8sObject) => o);
-    const groups = result.groups.map((g) => ({ name: g.name, objects: g.objects.map((o) => transform(structuredClone(o))) }));
-    const objects = groups.flatMap((g) => g.objects);
-    validateSchemas(objects);
-
+  private create(name: string, groups: readonly { name: string; objects: readonly K8sObject[] }[]) {
+    // Parallel lists: objects[i] is what resources[i] was created from.
+    const objects: K8sObject[] = [];
     const resources: pulumi.CustomResource[] = [];
     const create = (o: K8sObject, dependsOn: pulumi.Resource[]) => {
       const key = `${o.apiVersion}/${o.kind}`;
       const resName = `${name}-${o.kind.toLowerCase()}-${o.metadata?.name}`;
       const ro: pulumi.CustomResourceOptions = { parent: this, dependsOn };
       const r = TYPED[key] ? new TYPED[key](resName, o, ro) : new k8s.apiextensions.CustomResource(resName, o as any, ro);
+      objects.push(o);
       resources.push(r);
       return r;
     };
@@ -89,8 +92,16 @@ export class ArchipelagoService extends pulumi.ComponentResource {
   }
 }
 
+/** The synthesised groups after the user's transform, validated again. */
+function objectsFor(service: ResolvedService, subscriptions: ReadonlyMap<string, readonly SubscriptionSpec[]>, args: ArchipelagoServiceArgs) {
+  const result = synthesize(service, { image: args.image, namespace: args.namespace, environment: args.environment ?? 'production', subscriptions });
+  const transform = args.transform ?? ((o: K8sObject) => o);
+  const groups = result.groups.map((g) => ({ name: g.name, objects: g.objects.map((o) => transform(structuredClone(o))) }));
+  validateSchemas(groups.flatMap((g) => g.objects));
+  return groups;
+}
+
 async function resolveConfig(args: ArchipelagoServiceArgs): Promise<ResolvedService> {
   if (typeof args.config === 'string') return (await loadService(args.config)).service;
-  if (args.config) return resolveService(args.config, args.root ? { root: args.root } : {});
   throw new TypeError('ArchipelagoService: pass `config` (a path or a declaration) or `service`');
 }

@@ -1,5 +1,5 @@
-// Relays as child processes: SIGKILLed during a 10,000-row burst and restarted, or replaced by a
-// hot standby, they deliver every change at least once and none is missing.
+// A relay as a child process SIGKILLed during a 10,000-row burst and restarted delivers every
+// change at least once and none is missing.
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/db.js';
@@ -77,22 +77,4 @@ describe('cdc relay processes', () => {
     console.log(`SIGKILL at ${atKill}/10000 delivered; ${replays} changes replayed after restart`);
   }, 90_000);
 
-  it('a standby process takes over when the active relay is killed', async () => {
-    const a = child('pair');
-    await a.waitForLine('relay is active');
-    const b = child('pair');
-    await b.waitForLine('waiting on standby');
-    await pool.query('TRUNCATE cdc_sink');
-    const writing = burst(20_000, 3000, 50);
-    await waitFor('first changes delivered', async () => (await delivered('changes.items')) >= 300, 30_000, 20);
-    await a.kill('SIGKILL');
-    const killedAt = Date.now();
-    await b.waitForLine('relay is active', 20_000);
-    const tookOverMs = Date.now() - killedAt;
-    await writing;
-    await waitFor('all 3,000 changes', async () => (await pool.query<{ n: string }>(
-      "SELECT count(DISTINCT id) AS n FROM cdc_sink WHERE topic = 'changes.items'")).rows[0]!.n === '3000', 30_000, 200);
-    await expectAllDelivered(20_000, 3000);
-    console.log(`standby took over ${tookOverMs} ms after the active relay was killed`);
-  }, 90_000);
 });

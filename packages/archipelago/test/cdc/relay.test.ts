@@ -133,6 +133,24 @@ describe('cdc relay', () => {
     await pool.query('DELETE FROM comments');
   });
 
+  it('relays a long transaction in chunks, numbered within its commit, and confirms it once complete', async () => {
+    const r = await relay('longtx', ['comments']);
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query("INSERT INTO comments (id, post_id, body) SELECT g, 1, repeat('x', 100) FROM generate_series(1, 2600) g");
+      await c.query("UPDATE comments SET body = 'y' WHERE id <= 100");
+      await c.query('COMMIT');
+    } finally { c.release(); }
+    const rows = await waitFor('2,700 changes', async () => { const r2 = await sinkRows(pool); return r2.length >= 2700 && r2; });
+    expect(rows).toHaveLength(2700);
+    const commit = rows[0]!.id.split(':')[0];
+    expect(rows.map((x) => x.id)).toEqual(Array.from({ length: 2700 }, (_, i) => `${commit}:${i}`));
+    expect(rows.slice(2600).every((x) => x.payload.op === 'update' && x.payload.after?.body === 'y')).toBe(true);
+    await waitFor('confirmed', async () => r.status().lagSeconds === 0 && r.status().changesRelayed === 2700);
+    await pool.query('DELETE FROM comments');
+  });
+
   it('reports lag and retained WAL as metrics and status, and warns past maxRetainedBytes', async () => {
     const registry = new Registry();
     const r = await relay('lag', ['posts'], { maxRetainedBytes: 1 }, registry);

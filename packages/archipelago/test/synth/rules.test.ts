@@ -36,6 +36,15 @@ describe('autoscaled ⇒ no replicas', () => {
     expect(objs.some((o) => o.kind === 'HorizontalPodAutoscaler')).toBe(false);
     expect(get(objs as K8sObject[], 'Deployment', 'app-api-api').spec.replicas).toBe(3);
   });
+  test('a unit without a scale target is not autoscaled, as the local autoscaler leaves it alone', () => {
+    const objs = synthesize(referenceService({ units: [
+      { name: 'api', kind: 'api', entry: 'src/units/api.ts', port: 3000, replicas: { min: 2, max: 6 } },
+      { name: 'background', kind: 'worker', entry: 'src/units/background.ts', replicas: { min: 1, max: 4 } },
+    ] }), options).objects as K8sObject[];
+    expect(objs.some((o) => o.kind === 'HorizontalPodAutoscaler' || o.kind === 'ScaledObject' || o.kind === 'TriggerAuthentication')).toBe(false);
+    expect(get(objs, 'Deployment', 'app-api-api').spec.replicas).toBe(2);
+    expect(get(objs, 'Deployment', 'app-api-background').spec.replicas).toBe(1);
+  });
   test('refuses replicas on an autoscaled Deployment', () => {
     const objs = copy();
     get(objs, 'Deployment', 'app-api-api').spec.replicas = 2;
@@ -73,6 +82,10 @@ describe('each subscription ⇒ a trigger on the right unit only', () => {
   test('refuses a worker that scales to zero with nothing to wake it', () => {
     expectRefusal(() => synthesize(service, { ...options, subscriptions: new Map([['background', referenceSubscriptions.get('background')!]]) }),
       /Deployment "app-api-digest": .*no trigger could ever wake it/);
+  });
+  test('refuses a worker at zero whose only target synth cannot emit', () => {
+    const ageOnly = referenceService({ units: [{ name: 'digest', kind: 'worker', entry: 'src/units/digest.ts', replicas: { min: 0, max: 3 }, scale: { age: '5m' } }] });
+    expectRefusal(() => synthesize(ageOnly, options), /Deployment "app-api-digest": .*has no scale\.backlog target/);
   });
 });
 

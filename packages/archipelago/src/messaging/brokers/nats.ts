@@ -1,9 +1,333 @@
-// The `nats` broker (JetStream). Placeholder until the JetStream driver lands on this branch.
-import type { Broker } from '../broker.js';
-import { ArchipelagoError } from '../../errors.js';
+// The `nats` broker: one JetStream stream per service (interest retention) with a durable pull
+// consumer per subscription; core NATS subjects for broadcasts; an outbox table in PostgreSQL,
+// relayed to JetStream in order, for `{ tx }` publishes; dead letters in a PostgreSQL table.
+import { createHash } from 'node:crypto';
+import {
+  AckPolicy, connect, DeliverPolicy, headers as natsHeaders, JSONCodec, nanos, RetentionPolicy, StorageType,
+  type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type MsgHdrs, type NatsConnection,
+} from 'nats';
+import type pg from 'pg';
+import type { Queryable } from '../../database/pool.js';
+import { createPool } from '../../database/pool.js';
+import type { Broker, ConsumerHandle, DeadLetter, OutgoingMessage, SubscriptionSpec, SubscriptionStats } from '../broker.js';
+import { afterFailure, Bell, brokerErrors, encodeBroadcast, leaseMs, once, sleep } from '../common.js';
+import { runConsumer, type Warn } from '../consumer.js';
+import { PgListener } from './pg-listener.js';
+import * as sql from './nats-sql.js';
 
-export interface NatsBrokerOptions { readonly url: string; readonly stream: string; readonly databaseUrl: string; readonly pool?: import('pg').Pool; readonly warn?: (msg: string, err?: unknown) => void }
+export interface NatsBrokerOptions {
+  readonly url: string;
+  /** Stream name; also the prefix of every subject the broker uses. */
+  readonly stream: string;
+  /** The service's database: outbox and dead letters. */
+  readonly databaseUrl: string;
+  readonly pool?: pg.Pool;
+  readonly warn?: Warn;
+}
 
-export function createNatsBroker(_opts: NatsBrokerOptions): Broker {
-  throw new ArchipelagoError('ARCH_E_BROKER', 'the nats broker is not available yet');
+const jc = JSONCodec();
+const H_ID = 'Arch-Id';
+const H_PUBLISHED = 'Arch-Published-At';
+const H_TOPIC = 'Arch-Topic';
+/** Set on a dead letter replayed to one subscription: the topic's other subscriptions skip it. */
+const H_ONLY = 'Arch-Only-For';
+const RELAY_BATCH = 1000;
+const PUBLISH_WINDOW = 1000;
+const PUBLISH_TIMEOUT_MS = 30_000;
+
+/** JetStream durable names allow no `.`, `*`, `>` or whitespace. */
+export function durableName(subscription: string): string {
+  const clean = subscription.replace(/[^A-Za-z0-9_-]/g, '_');
+  return clean === subscription ? clean : `${clean}_${createHash('sha1').update(subscription).digest('hex').slice(0, 8)}`;
+}
+
+/** The direct-get API the client has but does not export a type for. */
+interface DirectGet { getMessage(stream: string, q: { seq: number; next_by_subj: string }): Promise<{ header?: MsgHdrs; time: Date }> }
+
+interface Described { topic: string; unit: string; subscription: string }
+
+export function createNatsBroker(opts: NatsBrokerOptions): Broker {
+  const warn: Warn = opts.warn ?? (() => {});
+  const stream = opts.stream;
+  const topicSubject = (topic: string) => `${stream}.t.${topic}`;
+  const broadcastSubject = (topic: string) => `${stream}.b.${topic}`;
+  const pool = opts.pool ?? createPool(opts.databaseUrl, { max: 5, application: 'archipelago-broker' });
+  const listener = new PgListener(opts.databaseUrl, warn);
+  const consumers = new Set<ConsumerHandle>();
+  const relayBell = new Bell();
+  const stopRelay = new AbortController();
+  let nc: NatsConnection | undefined;
+  let js: JetStreamClient;
+  let jsm: JetStreamManager;
+  let relay: Promise<void> | undefined;
+  let closed = false;
+  let initialised: Promise<void> | undefined;
+
+  const live = () => { if (closed) throw brokerErrors.closed(); };
+
+  const init = () => (initialised ??= (async () => {
+    try {
+      nc = await connect({ servers: opts.url, maxReconnectAttempts: -1, reconnectTimeWait: 1000, name: `archipelago-${stream}` });
+    } catch (e) {
+      throw brokerErrors.unavailable(`NATS at ${opts.url}`, e);
+    }
+    jsm = await nc.jetstreamManager();
+    js = nc.jetstream();
+    try {
+      await jsm.streams.info(stream);
+    } catch {
+      await jsm.streams.add({
+        name: stream, subjects: [`${stream}.t.>`], retention: RetentionPolicy.Interest, storage: StorageType.File,
+        allow_direct: true, duplicate_window: nanos(120_000),
+      }).catch(async (e: unknown) => { await jsm.streams.info(stream).catch(() => { throw e; }); });
+    }
+    const c = await pool.connect().catch((e: unknown) => { throw brokerErrors.unavailable('the outbox database', e); });
+    try {
+      await c.query('BEGIN'); await c.query(sql.INIT); await c.query('COMMIT');
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {}); throw e;
+    } finally { c.release(); }
+    await listener.listen(sql.OUTBOX_CHANNEL, () => relayBell.ring(), () => relayBell.ring());
+    relay = relayLoop();
+  })().catch((e: unknown) => { initialised = undefined; void nc?.close(); nc = undefined; throw e; }));
+
+  const hdrs = (topic: string, m: { id: string; publishedAt: Date }, only?: string): MsgHdrs => {
+    const h = natsHeaders();
+    h.set(H_ID, m.id); h.set(H_PUBLISHED, m.publishedAt.toISOString()); h.set(H_TOPIC, topic);
+    if (only) h.set(H_ONLY, only);
+    return h;
+  };
+  /** Publishes in order with a window of unacknowledged publishes; resolves when all are stored. */
+  const publishAll = async (items: { topic: string; id: string; payload: unknown; publishedAt: Date; only?: string }[]) => {
+    for (let i = 0; i < items.length; i += PUBLISH_WINDOW) {
+      await Promise.all(items.slice(i, i + PUBLISH_WINDOW).map((m) =>
+        js.publish(topicSubject(m.topic), jc.encode(m.payload ?? null), {
+          msgID: m.only ? `${m.id}:${m.only}:${Date.now()}` : m.id, headers: hdrs(m.topic, m, m.only), timeout: PUBLISH_TIMEOUT_MS,
+        })));
+    }
+  };
+
+  // One relay per database holds the advisory lock inside its transaction: order is kept, rows are
+  // deleted only after JetStream acknowledged them, and a crash re-sends (deduplicated by msgID).
+  const relayOnce = async (): Promise<number> => {
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN');
+      if (!(await c.query<{ locked: boolean }>(sql.RELAY_TRY_LOCK)).rows[0]!.locked) { await c.query('COMMIT'); return 0; }
+      const rows = (await c.query<{ seq: string; topic: string; id: string; payload: unknown; published_at: Date }>(sql.OUTBOX_BATCH, [RELAY_BATCH])).rows;
+      if (rows.length) {
+        await publishAll(rows.map((r) => ({ topic: r.topic, id: r.id, payload: r.payload, publishedAt: r.published_at })));
+        await c.query(sql.OUTBOX_DELETE, [rows.map((r) => r.seq)]);
+      }
+      await c.query('COMMIT');
+      return rows.length;
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally { c.release(); }
+  };
+  const relayLoop = async () => {
+    while (!stopRelay.signal.aborted) {
+      try {
+        const n = await relayOnce();
+        if (n < RELAY_BATCH) await relayBell.wait(1000, stopRelay.signal);
+      } catch (e) {
+        if (stopRelay.signal.aborted) break;
+        warn('relaying the outbox to JetStream failed; retrying in 1s', e);
+        await sleep(1000, stopRelay.signal);
+      }
+    }
+  };
+
+  const info = async (subscription: string) => {
+    await init();
+    try {
+      return await jsm.consumers.info(stream, durableName(subscription));
+    } catch (e) {
+      if (/consumer not found/i.test(String((e as Error).message))) throw brokerErrors.unknownSubscription(subscription);
+      throw brokerErrors.failed('reading the JetStream consumer', e);
+    }
+  };
+  const described = (desc: string | undefined): Described => JSON.parse(desc ?? '{}') as Described;
+
+  const broker: Broker = {
+    kind: 'nats',
+    async init() { live(); await init(); },
+    async ensureSubscription(spec) {
+      live();
+      await init();
+      const name = durableName(spec.name);
+      const description = JSON.stringify({ topic: spec.topic, unit: spec.unit, subscription: spec.name } satisfies Described);
+      const mutable = { ack_wait: nanos(leaseMs(spec)), max_ack_pending: 20_000, description };
+      const existing = await jsm.consumers.info(stream, name).catch(() => undefined);
+      if (existing) await jsm.consumers.update(stream, name, mutable);
+      else {
+        await jsm.consumers.add(stream, {
+          durable_name: name, filter_subject: topicSubject(spec.topic), ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.New, max_deliver: -1, ...mutable,
+        });
+      }
+    },
+    async publish(topic: string, messages: readonly OutgoingMessage[], o: { tx?: Queryable } = {}) {
+      live();
+      await init();
+      if (o.tx) {
+        for (let i = 0; i < messages.length; i += 5000) {
+          const chunk = messages.slice(i, i + 5000);
+          await o.tx.query(sql.OUTBOX_INSERT, [topic, chunk.map((m) => m.id), chunk.map((m) => JSON.stringify(m.payload ?? null)), chunk.map((m) => m.publishedAt.toISOString())]);
+        }
+        return;
+      }
+      try {
+        await publishAll(messages.map((m) => ({ topic, ...m })));
+      } catch (e) {
+        throw brokerErrors.failed(`publishing to topic "${topic}"`, e);
+      }
+    },
+    async consume(spec: SubscriptionSpec, handler) {
+      live();
+      await info(spec.name);
+      const consumer = await js.consumers.get(stream, durableName(spec.name));
+      const buffer: JsMsg[] = [];
+      const bell = new Bell();
+      const stopping = new AbortController();
+      let iter: ConsumerMessages | undefined;
+      // The pull loop refills a small local buffer; it restarts after errors instead of throwing.
+      const pump = (async () => {
+        while (!stopping.signal.aborted) {
+          try {
+            iter = await consumer.consume({ max_messages: Math.max(spec.concurrency, 1), expires: 5000 });
+            for await (const m of iter) {
+              if (stopping.signal.aborted) { m.nak(); continue; }
+              const only = m.headers?.get(H_ONLY);
+              if (only && only !== spec.name) { m.ack(); continue; }
+              buffer.push(m);
+              bell.ring();
+            }
+          } catch (e) {
+            if (!stopping.signal.aborted) warn(`subscription "${spec.name}": pulling from JetStream failed; retrying in 1s`, e);
+          }
+          if (!stopping.signal.aborted) await sleep(1000, stopping.signal);
+        }
+      })();
+      const stopPulling = once(async () => {
+        stopping.abort();
+        await iter?.close().catch(() => {});
+        await pump;
+        for (const m of buffer.splice(0)) m.nak();
+      });
+      const handle = runConsumer<JsMsg>(spec, {
+        async fetch(max, signal) {
+          if (!buffer.length) await bell.wait(1000, signal);
+          return buffer.splice(0, max);
+        },
+        delivery: (m) => ({ ...describe(m), attempt: m.info.redeliveryCount, subscription: spec.name }),
+        async settle(m, outcome) {
+          if (outcome.ok) { await m.ackAck(); return; }
+          const attempt = m.info.redeliveryCount;
+          const next = afterFailure(spec, attempt, outcome.dead);
+          if (!next.dead) { m.nak(next.delayMs); return; }
+          const del = describe(m);
+          await pool.query(sql.DEAD_INSERT, [spec.name, del.id, del.topic, JSON.stringify(del.payload ?? null), outcome.error, attempt, del.publishedAt.toISOString()]);
+          m.term();
+        },
+        // Pulling stops before anything is given back, so a released message is not handed to
+        // this consumer's own last pull request.
+        async release(ms) { await stopPulling(); for (const m of ms) m.nak(); },
+        async closed() {
+          await stopPulling();
+          consumers.delete(handle);
+        },
+      }, handler, warn);
+      function describe(m: JsMsg) {
+        const h = m.headers;
+        return { id: h?.get(H_ID) || String(m.seq), topic: h?.get(H_TOPIC) || spec.topic, payload: jc.decode(m.data), publishedAt: new Date(h?.get(H_PUBLISHED) || m.info.timestampNanos / 1e6) };
+      }
+      consumers.add(handle);
+      return handle;
+    },
+    async broadcast(topic, payload) {
+      live();
+      await init();
+      nc!.publish(broadcastSubject(topic), new TextEncoder().encode(encodeBroadcast(topic, payload)));
+      await nc!.flush();
+    },
+    async onBroadcast(topic, handler) {
+      live();
+      await init();
+      const sub = nc!.subscribe(broadcastSubject(topic), {
+        callback: (err, m) => {
+          if (err) return warn(`broadcast subscription on topic "${topic}" failed`, err);
+          try { handler((JSON.parse(new TextDecoder().decode(m.data)) as { p: unknown }).p); } catch (e) { warn(`broadcast handler on topic "${topic}" failed`, e); }
+        },
+      });
+      await nc!.flush();
+      return async () => { sub.unsubscribe(); };
+    },
+    async stats(subscription): Promise<SubscriptionStats> {
+      live();
+      const ci = await info(subscription);
+      const topic = described(ci.config.description).topic ?? ci.config.filter_subject?.slice(`${stream}.t.`.length) ?? '';
+      const backlog = ci.num_pending + ci.num_ack_pending;
+      let oldestAgeMs: number | null = null;
+      if (backlog > 0) {
+        try {
+          const sm = await (jsm as JetStreamManager & { direct: DirectGet }).direct.getMessage(stream, { seq: ci.ack_floor.stream_seq + 1, next_by_subj: topicSubject(topic) });
+          const at = sm.header?.get(H_PUBLISHED);
+          oldestAgeMs = Math.max(0, Date.now() - (at ? Date.parse(at) : sm.time.getTime()));
+        } catch {
+          oldestAgeMs = 0;
+        }
+      }
+      const dead = (await pool.query<{ n: number }>(sql.DEAD_COUNT, [subscription])).rows[0]!.n;
+      return { subscription, topic, backlog, oldestAgeMs, deadLetters: dead };
+    },
+    deadLetters: {
+      async list(subscription, o = {}) {
+        live(); await info(subscription);
+        return (await pool.query(sql.DEAD_LIST, [subscription, o.limit ?? 100])).rows.map(deadLetter);
+      },
+      async get(subscription, id) {
+        live(); await info(subscription);
+        const r = (await pool.query(sql.DEAD_GET, [subscription, id])).rows[0];
+        return r && deadLetter(r);
+      },
+      async replay(subscription, ids) {
+        live(); await info(subscription);
+        const c = await pool.connect();
+        try {
+          await c.query('BEGIN');
+          const rows = (await c.query(sql.DEAD_TAKE, [subscription, ids ?? null])).rows.map(deadLetter);
+          await publishAll(rows.map((d) => ({ topic: d.topic, id: d.id, payload: d.payload, publishedAt: d.publishedAt, only: subscription })));
+          await c.query(sql.DEAD_DELETE, [subscription, rows.map((d) => d.id)]);
+          await c.query('COMMIT');
+          return rows.length;
+        } catch (e) {
+          await c.query('ROLLBACK').catch(() => {});
+          throw e;
+        } finally { c.release(); }
+      },
+      async purge(subscription, ids) {
+        live(); await info(subscription);
+        return (await pool.query<{ n: number }>(sql.DEAD_PURGE, [subscription, ids ?? null])).rows[0]!.n;
+      },
+    },
+    close: once(async () => {
+      closed = true;
+      stopRelay.abort();
+      const steps: (() => Promise<unknown>)[] = [
+        ...[...consumers].map((c) => () => c.stop(0)),
+        async () => relay,
+        () => listener.close(),
+        async () => { if (nc) { await nc.drain().catch(() => nc?.close()); } },
+        () => (opts.pool ? Promise.resolve() : pool.end()),
+      ];
+      for (const step of steps) await Promise.resolve().then(step).catch((e: unknown) => warn('closing the broker: a step failed', e));
+    }),
+  };
+  return broker;
+}
+
+function deadLetter(r: { id: string; subscription: string; topic: string; payload: unknown; error: string; attempts: number; published_at: Date; failed_at: Date }): DeadLetter {
+  return { id: r.id, subscription: r.subscription, topic: r.topic, payload: r.payload, error: r.error, attempts: r.attempts, publishedAt: r.published_at, failedAt: r.failed_at };
 }

@@ -1,6 +1,6 @@
 // The `postgres` broker: queue tables in the service's own database (see postgres-sql.ts), claimed
 // with FOR UPDATE SKIP LOCKED under a lease, woken by LISTEN/NOTIFY; broadcasts over NOTIFY.
-import type pg from 'pg';
+import pg from 'pg';
 import type { Queryable } from '../../database/pool.js';
 import { createPool } from '../../database/pool.js';
 import type { Broker, ConsumerHandle, DeadLetter, OutgoingMessage, SubscriptionSpec, SubscriptionStats } from '../broker.js';
@@ -25,9 +25,19 @@ const deadLetter = (r: { id: string; subscription: string; topic: string; payloa
   id: r.id, subscription: r.subscription, topic: r.topic, payload: r.payload, error: r.error, attempts: r.attempts, publishedAt: r.published_at, failedAt: r.failed_at,
 });
 
+function makeConsumePool(url: string): pg.Pool {
+  const p = new pg.Pool({ connectionString: url, max: 4, application_name: 'archipelago-consumer', options: '-c synchronous_commit=off' });
+  p.on('error', () => {});
+  return p;
+}
+
 export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
   const warn: Warn = opts.warn ?? (() => {});
   const pool = opts.pool ?? createPool(opts.databaseUrl, { max: 10, application: 'archipelago-broker' });
+  // Claims, acks and retries may skip the WAL flush: losing one in a crash only means a redelivery,
+  // which at-least-once allows. Publishes use `pool` and stay durable once they resolve.
+  let consumePool: pg.Pool | undefined;
+  const settlePool = () => (consumePool ??= makeConsumePool(opts.databaseUrl));
   const listener = new PgListener(opts.databaseUrl, warn);
   const bells = new Map<string, Set<Bell>>();
   const consumers = new Set<ConsumerHandle>();
@@ -100,7 +110,7 @@ export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
           const batch = acks;
           acks = [];
           try {
-            await q(sql.ACK, [spec.name, batch.map((a) => a.id)]);
+            await q(sql.ACK, [spec.name, batch.map((a) => a.id)], cp);
             for (const a of batch) a.done();
           } catch (e) {
             for (const a of batch) a.fail(e);
@@ -108,12 +118,13 @@ export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
         }
         flushing = false;
       };
-      const claim = async (max: number) => (await q<Claimed>(sql.CLAIM, [spec.name, max, lease])).rows;
+      const cp = settlePool();
+      const claim = async (max: number) => (await q<Claimed>(sql.CLAIM, [spec.name, max, lease], cp)).rows;
       const handle = runConsumer<Claimed>(spec, {
         async fetch(max, signal) {
           const got = await claim(max);
           if (got.length || signal.aborted) return got;
-          const due = (await q<{ ms: number | null }>(sql.NEXT_DUE, [spec.name])).rows[0]?.ms;
+          const due = (await q<{ ms: number | null }>(sql.NEXT_DUE, [spec.name], cp)).rows[0]?.ms;
           await bell.wait(Math.max(5, Math.min(1000, due ?? 1000)), signal);
           return signal.aborted ? [] : claim(max);
         },
@@ -124,10 +135,10 @@ export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
             return;
           }
           const next = afterFailure(spec, m.attempt, outcome.dead);
-          if (next.dead) await q(sql.DEAD, [spec.name, m.id, m.attempt, outcome.error]);
-          else await q(sql.RETRY, [spec.name, m.id, m.attempt, next.delayMs, outcome.error]);
+          if (next.dead) await q(sql.DEAD, [spec.name, m.id, m.attempt, outcome.error], cp);
+          else await q(sql.RETRY, [spec.name, m.id, m.attempt, next.delayMs, outcome.error], cp);
         },
-        async release(ms) { await q(sql.RELEASE, [spec.name, ms.map((m) => m.id)]); },
+        async release(ms) { await q(sql.RELEASE, [spec.name, ms.map((m) => m.id)], cp); },
         async closed() {
           unlisten();
           set.delete(bell);
@@ -185,6 +196,7 @@ export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
       const steps: (() => Promise<unknown>)[] = [
         ...[...consumers].map((c) => () => c.stop(0)),
         () => listener.close(),
+        async () => { await consumePool?.end(); },
         () => (opts.pool ? Promise.resolve() : pool.end()),
       ];
       for (const step of steps) await Promise.resolve().then(step).catch((e: unknown) => warn('closing the broker: a step failed', e));

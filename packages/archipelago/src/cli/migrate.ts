@@ -1,0 +1,21 @@
+// `archipelago migrate`: applies the service's SQL migrations (each once, each in a transaction).
+import { migrate } from '../database/migrate.js';
+import { loadService } from '../service/load.js';
+import { ArchipelagoError } from '../errors.js';
+import { readDatabaseFile } from '../supervisor/database.js';
+import { parseArgs, type Command } from './main.js';
+
+const command: Command = {
+  summary: 'apply the service\'s SQL migrations to DATABASE_URL (or the running supervisor\'s database)',
+  usage: 'archipelago migrate [--config <file>]',
+  async run(argv) {
+    const { opts } = parseArgs(argv, { config: 'string' });
+    const { service } = await loadService(opts.config as string | undefined);
+    const url = process.env.DATABASE_URL ?? readDatabaseFile(service.root);
+    if (!url) throw new ArchipelagoError('ARCH_E_DATABASE', 'no database: set DATABASE_URL or start the service with `archipelago up`');
+    const r = await migrate(url, service.migrationsDir, (m) => console.log(m));
+    console.log(`${r.applied.length} applied, ${r.skipped.length} already applied (${service.migrationsDir})`);
+    return 0;
+  },
+};
+export default command;

@@ -1,0 +1,59 @@
+// The nats broker's PostgreSQL side: the outbox that `{ tx }` publishes write into (relayed to
+// JetStream in order) and the dead letters (a table, so that show/purge by id are indexed reads).
+export const OUTBOX_CHANNEL = 'archipelago_outbox';
+const LOCK = 7_361_003;
+/** Held by the one relay that may publish the outbox, so messages leave in order. */
+export const RELAY_LOCK = 7_361_004;
+
+export const INIT = `
+SELECT pg_advisory_xact_lock(${LOCK});
+CREATE SCHEMA IF NOT EXISTS archipelago;
+CREATE TABLE IF NOT EXISTS archipelago.outbox (
+  seq bigserial PRIMARY KEY,
+  topic text NOT NULL,
+  id text NOT NULL,
+  payload jsonb,
+  published_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS archipelago.dead_letters (
+  subscription text NOT NULL,
+  id text NOT NULL,
+  topic text NOT NULL,
+  payload jsonb,
+  error text NOT NULL,
+  attempts int NOT NULL,
+  published_at timestamptz NOT NULL,
+  failed_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (subscription, id)
+);`;
+
+export const OUTBOX_INSERT = `
+WITH ins AS (
+  INSERT INTO archipelago.outbox (topic, id, payload, published_at)
+  SELECT $1, m.id, m.payload, m.published_at
+  FROM unnest($2::text[], $3::jsonb[], $4::timestamptz[]) WITH ORDINALITY AS m(id, payload, published_at, n)
+  ORDER BY m.n
+  RETURNING 1
+)
+SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM (SELECT 1 FROM ins LIMIT 1) x`;
+
+export const RELAY_TRY_LOCK = `SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`;
+export const OUTBOX_BATCH = `SELECT seq, topic, id, payload, published_at FROM archipelago.outbox ORDER BY seq LIMIT $1`;
+/** By sequence list, not `<= max`: a row committed meanwhile with a lower sequence was not relayed. */
+export const OUTBOX_DELETE = `DELETE FROM archipelago.outbox WHERE seq = ANY($1::bigint[])`;
+
+export const DEAD_INSERT = `
+INSERT INTO archipelago.dead_letters (subscription, id, topic, payload, error, attempts, published_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (subscription, id) DO UPDATE
+SET payload = excluded.payload, error = excluded.error, attempts = excluded.attempts, failed_at = now()`;
+
+export const DEAD_COUNT = `SELECT count(*)::int AS n FROM archipelago.dead_letters WHERE subscription = $1`;
+
+export const DEAD_TAKE = `
+SELECT id, subscription, topic, payload, error, attempts, published_at, failed_at FROM archipelago.dead_letters
+WHERE subscription = $1 AND ($2::text[] IS NULL OR id = ANY($2::text[])) ORDER BY failed_at, id FOR UPDATE`;
+
+export const DEAD_DELETE = `DELETE FROM archipelago.dead_letters WHERE subscription = $1 AND id = ANY($2::text[])`;
+
+export { DEAD_LIST, DEAD_GET, DEAD_PURGE } from './postgres-sql.js';

@@ -1,0 +1,77 @@
+// Kubelet-style HTTP probes against a replica's admin port, and the supervisor's timing knobs
+// (probe periods and thresholds, restart back-off), overridable for tests and impatient users.
+import http from 'node:http';
+
+export interface ProbeSettings {
+  /** How often the startup probe runs until its first success. */
+  startupPeriodMs: number;
+  /** Startup failures (including time without an admin port) before the replica is restarted. */
+  startupFailureThreshold: number;
+  readinessPeriodMs: number;
+  readinessFailureThreshold: number;
+  livenessPeriodMs: number;
+  livenessFailureThreshold: number;
+  timeoutMs: number;
+}
+
+export interface BackoffSettings {
+  initialMs: number;
+  maxMs: number;
+  /** A replica that ran this long before dying starts its back-off over. */
+  resetAfterMs: number;
+}
+
+export interface Tuning {
+  probes: ProbeSettings;
+  backoff: BackoffSettings;
+  /** Autoscaler polling for api and realtime units (workers use their scale.polling). */
+  pollingMs: number;
+  /** Turns the autoscaler loop off (manual scaling only). */
+  autoscale: boolean;
+  /** Executable started for each child instead of the archipelago bin. */
+  exec?: string;
+}
+
+export const DEFAULT_TUNING: Tuning = {
+  probes: {
+    startupPeriodMs: 250, startupFailureThreshold: 240,
+    readinessPeriodMs: 1000, readinessFailureThreshold: 2,
+    livenessPeriodMs: 2000, livenessFailureThreshold: 3,
+    timeoutMs: 1000,
+  },
+  backoff: { initialMs: 1000, maxMs: 30_000, resetAfterMs: 60_000 },
+  pollingMs: 2000,
+  autoscale: true,
+};
+
+/** Defaults merged with the JSON in `ARCHIPELAGO_SUPERVISOR` (e.g. `{"backoff":{"initialMs":200}}`). */
+export function tuningFromEnv(env: NodeJS.ProcessEnv = process.env): Tuning {
+  const raw = env.ARCHIPELAGO_SUPERVISOR;
+  if (!raw) return DEFAULT_TUNING;
+  const o = JSON.parse(raw) as Partial<{ probes: Partial<ProbeSettings>; backoff: Partial<BackoffSettings>; pollingMs: number; autoscale: boolean; exec: string }>;
+  return {
+    probes: { ...DEFAULT_TUNING.probes, ...o.probes },
+    backoff: { ...DEFAULT_TUNING.backoff, ...o.backoff },
+    pollingMs: o.pollingMs ?? DEFAULT_TUNING.pollingMs,
+    autoscale: o.autoscale ?? DEFAULT_TUNING.autoscale,
+    exec: o.exec,
+  };
+}
+
+/** Back-off before the `crashes`-th consecutive restart: initial, doubling, capped. */
+export function backoffDelay(crashes: number, b: BackoffSettings): number {
+  if (crashes <= 0) return 0;
+  return Math.min(b.maxMs, b.initialMs * 2 ** Math.min(crashes - 1, 30));
+}
+
+/** GET http://127.0.0.1:port/path; true on a 2xx or 3xx answer within the timeout, as a kubelet. */
+export function probe(port: number, path: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path, timeout: timeoutMs, agent: false }, (res) => {
+      res.resume();
+      resolve((res.statusCode ?? 500) >= 200 && (res.statusCode ?? 500) < 400);
+    });
+    req.on('timeout', () => { req.destroy(); resolve(false); });
+    req.on('error', () => resolve(false));
+  });
+}

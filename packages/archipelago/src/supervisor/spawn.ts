@@ -1,0 +1,91 @@
+// Starts one child (`archipelago run <unit>`) as a `cluster` worker: listening replicas then share the
+// unit's port through this process, and Node's cluster child exits by itself when its IPC channel to
+// us closes, so no child outlives the supervisor, even one killed with SIGKILL.
+import cluster, { type Worker } from 'node:cluster';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ResolvedService, ResolvedUnit, Priority } from '../service/types.js';
+import { ENV } from '../units/ipc.js';
+
+/** The `archipelago` executable that children run. */
+export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/archipelago.js');
+
+const NICE: Record<Priority, number> = { critical: 0, normal: 5, background: 10 };
+
+export interface SpawnOptions {
+  service: ResolvedService;
+  unit: ResolvedUnit;
+  replica: string;
+  databaseUrl: string;
+  /** Arguments after `run <unit>`, e.g. a job's args. */
+  args?: readonly string[];
+  /** Overrides the executable (a tiny replica bootstrap in tests). */
+  exec?: string;
+  extraEnv?: Record<string, string>;
+}
+
+/** The environment a unit's process receives: ours minus other units' secrets, plus its env and ours. */
+export function unitEnv(opts: SpawnOptions): NodeJS.ProcessEnv {
+  const { service, unit } = opts;
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // A unit sees only the secrets it declares; other units' secrets are withheld.
+  for (const other of service.units) for (const s of other.secrets) if (!unit.secrets.includes(s)) delete env[s];
+  Object.assign(env, unit.env);
+  env[ENV.replica] = opts.replica;
+  env[ENV.unit] = unit.name;
+  env[ENV.config] = service.configPath;
+  env[ENV.database] = opts.databaseUrl;
+  env[ENV.adminPort] = '0';
+  Object.assign(env, opts.extraEnv);
+  return env;
+}
+
+export function forkUnit(opts: SpawnOptions): Worker {
+  cluster.setupPrimary({
+    exec: opts.exec ?? BIN,
+    args: ['run', opts.unit.name, '--config', opts.service.configPath, ...(opts.args?.length ? ['--', ...opts.args] : [])],
+    execArgv: ['--import', 'tsx'],
+    cwd: opts.service.root,
+    silent: true,
+  });
+  const worker = cluster.fork(unitEnv(opts));
+  const pid = worker.process.pid;
+  const nice = NICE[opts.unit.priority];
+  if (pid !== undefined && nice > 0) {
+    try { os.setPriority(pid, nice); } catch { /* lowering priority is best effort */ }
+  }
+  // A child that dies before we listen must not crash us with an unhandled 'error'.
+  worker.on('error', () => {});
+  worker.process.on('error', () => {});
+  return worker;
+}
+
+/** Sends a signal to a child, ignoring one that already exited. */
+export function signal(worker: Worker, sig: NodeJS.Signals): void {
+  const p = worker.process;
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  try { p.kill(sig); } catch {}
+}
+
+export function exited(worker: Worker): boolean {
+  return worker.process.exitCode !== null || worker.process.signalCode !== null;
+}
+
+/** Resolves when the child exits. */
+export function waitExit(worker: Worker): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  const p = worker.process;
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve({ code: p.exitCode, signal: p.signalCode as NodeJS.Signals | null });
+  return new Promise((resolve) => p.once('exit', (code, sig) => resolve({ code, signal: sig })));
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the child is gone. */
+export async function terminate(worker: Worker, graceMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; killed: boolean }> {
+  if (exited(worker)) return { ...(await waitExit(worker)), killed: false };
+  signal(worker, 'SIGTERM');
+  let killed = false;
+  const timer = setTimeout(() => { killed = true; signal(worker, 'SIGKILL'); }, graceMs);
+  const r = await waitExit(worker);
+  clearTimeout(timer);
+  return { ...r, killed };
+}

@@ -1,0 +1,199 @@
+// The local orchestrator behind `archipelago up`: database, deploy jobs, long-running units at their
+// minimum, crons, probes and restarts, the autoscaler loop, the control endpoint, ordered shutdown.
+import cluster from 'node:cluster';
+import { ArchipelagoError } from '../errors.js';
+import type { ResolvedService, ResolvedUnit, ResolvedJobUnit } from '../service/types.js';
+import { AutoscaleLoop, type BacklogReader } from './autoscale.js';
+import { startControlServer, type ControlHandlers } from './control.js';
+import { openDatabase, type SupervisorDatabase } from './database.js';
+import { LogMux } from './logs.js';
+import { tuningFromEnv, type Tuning } from './probes.js';
+import { SupervisorState } from './state.js';
+import { CronRunner, TaskRun } from './tasks.js';
+import { UnitRunner } from './unit.js';
+
+export interface SupervisorOptions {
+  /** Unit names to run; all when omitted. */
+  only?: readonly string[];
+  json?: boolean;
+  color?: boolean;
+  tuning?: Tuning;
+  write?: (text: string) => void;
+  /** Reads a worker unit's backlog; the broker's stats by default. */
+  readBacklog?: BacklogReader;
+}
+
+const LONG_RUNNING = new Set(['api', 'realtime', 'worker', 'cdc']);
+
+export class Supervisor {
+  readonly state: SupervisorState;
+  readonly logs: LogMux;
+  readonly tuning: Tuning;
+  private db: SupervisorDatabase | undefined;
+  private control: { close(): Promise<void> } | undefined;
+  private readonly runners = new Map<string, UnitRunner>();
+  private readonly crons = new Map<string, CronRunner>();
+  private readonly jobs = new Set<TaskRun>();
+  private autoscaler: AutoscaleLoop | undefined;
+  private jobSeq = 0;
+  private stopping: Promise<void> | undefined;
+  private closeBroker: (() => Promise<void>) | undefined;
+
+  constructor(readonly service: ResolvedService, private readonly opts: SupervisorOptions = {}) {
+    this.state = new SupervisorState(service.name, service.root);
+    this.logs = new LogMux(this.state, { json: opts.json ?? false, color: opts.color, write: opts.write });
+    this.tuning = opts.tuning ?? tuningFromEnv();
+  }
+
+  /** The units this supervisor runs, in declaration order. */
+  get units(): readonly ResolvedUnit[] {
+    const only = this.opts.only;
+    if (only) {
+      for (const n of only) if (!this.service.units.some((u) => u.name === n)) throw new ArchipelagoError('ARCH_E_UNKNOWN_UNIT', `--only names unit "${n}", which service "${this.service.name}" does not declare`);
+    }
+    return this.service.units.filter((u) => !only || only.includes(u.name));
+  }
+
+  get databaseUrl(): string {
+    if (!this.db) throw new Error('the database is not open yet');
+    return this.db.url;
+  }
+
+  async start(): Promise<void> {
+    const units = this.units;
+    this.control = await startControlServer(this.service.root, this.handlers());
+    try {
+      this.db = await openDatabase(this.service, (m) => this.logs.info(m));
+      this.state.database = { url: redact(this.db.url), embedded: this.db.embedded };
+      await this.runDeployJobs(units);
+      const ctx = { service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.db.url };
+      const readBacklog = this.opts.readBacklog ?? (await this.brokerBacklog());
+      this.autoscaler = new AutoscaleLoop({ state: this.state, logs: this.logs, pollingMs: this.tuning.pollingMs, readBacklog, enabled: this.tuning.autoscale });
+      for (const unit of units) {
+        if (LONG_RUNNING.has(unit.kind)) {
+          const status = this.state.addUnit({
+            name: unit.name, kind: unit.kind, priority: unit.priority, port: 'port' in unit ? unit.port : null,
+            replicas: { min: unit.replicas.min, max: unit.replicas.max, desired: 0, ready: 0 }, cron: null,
+          });
+          const runner = new UnitRunner({ ...ctx, unit }, status);
+          this.runners.set(unit.name, runner);
+          runner.setDesired(unit.kind === 'worker' ? unit.replicas.min : Math.max(1, unit.replicas.min));
+          this.autoscaler.add(unit, runner);
+        } else if (unit.kind === 'cron') {
+          this.crons.set(unit.name, new CronRunner(ctx, unit));
+        } else if (unit.kind === 'job') {
+          this.state.addUnit({ name: unit.name, kind: 'job', priority: unit.priority, port: null, replicas: { min: 0, max: 1, desired: 0, ready: 0 }, cron: null });
+        }
+      }
+      for (const unit of units) {
+        if (unit.kind === 'api' || unit.kind === 'realtime') this.logs.info(`${unit.name} (${unit.kind}) on http://localhost:${unit.port}`, { unit: unit.name, url: `http://localhost:${unit.port}` });
+      }
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+  }
+
+  private async runDeployJobs(units: readonly ResolvedUnit[]): Promise<void> {
+    for (const unit of units) {
+      if (unit.kind !== 'job' || unit.runOn !== 'deploy') continue;
+      this.logs.info(`running deploy job ${unit.name}`, { unit: unit.name });
+      const r = await this.runJob(unit, []);
+      if (r.code !== 0) {
+        throw new ArchipelagoError('ARCH_E_DEPLOY_JOB_FAILED', `deploy job "${unit.name}" failed (${r.signal ? `killed by ${r.signal}` : `exit code ${r.code}`}); nothing was started. Its output:\n${r.output.trimEnd()}`);
+      }
+    }
+  }
+
+  private async runJob(unit: ResolvedJobUnit, args: readonly string[]): Promise<{ run: string; code: number | null; signal: string | null; output: string; outcome: string }> {
+    const id = `${unit.name}-${++this.jobSeq}`;
+    const run = new TaskRun({ service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.databaseUrl }, unit, id, args);
+    this.jobs.add(run);
+    const r = await run.done;
+    this.jobs.delete(run);
+    this.logs.info(`job ${id} finished: ${r.outcome}`, { unit: unit.name, exitCode: r.code });
+    return { run: id, ...r };
+  }
+
+  /** Backlog per worker unit from the broker's stats over the unit's own subscriptions. */
+  private async brokerBacklog(): Promise<BacklogReader> {
+    const { brokerBacklogReader } = await import('./backlog.js');
+    const reader = await brokerBacklogReader(this.service, this.databaseUrl, this.units, (m) => this.logs.warn(m));
+    this.closeBroker = reader.close;
+    return reader.read;
+  }
+
+  handlers(): ControlHandlers {
+    return {
+      status: () => this.state.snapshot(),
+      logs: (limit) => this.state.logs.slice(-Math.max(1, Math.min(limit, 1000))),
+      scale: (name, replicas) => this.scale(name, replicas),
+      cronRun: (name) => {
+        const c = this.crons.get(name);
+        if (!c) throw new ArchipelagoError('ARCH_E_UNKNOWN_UNIT', `no cron unit "${name}" runs here (crons: ${[...this.crons.keys()].join(', ') || 'none'})`);
+        return c.fire('manual');
+      },
+      jobRun: async (name, args) => {
+        const unit = this.service.units.find((u) => u.name === name);
+        if (!unit || unit.kind !== 'job') throw new ArchipelagoError('ARCH_E_UNKNOWN_UNIT', `service "${this.service.name}" has no job unit "${name}"`);
+        const r = await this.runJob(unit, args);
+        return { run: r.run, code: r.code, outcome: r.outcome };
+      },
+    };
+  }
+
+  scale(name: string, replicas: number): { unit: string; from: number; to: number } {
+    const runner = this.runners.get(name);
+    if (!runner) throw new ArchipelagoError('ARCH_E_UNKNOWN_UNIT', `no long-running unit "${name}" runs here (units: ${[...this.runners.keys()].join(', ')})`);
+    const unit = this.service.units.find((u) => u.name === name)!;
+    const { min, max } = unit.replicas;
+    if (!Number.isInteger(replicas) || replicas < min || replicas > max) {
+      throw new ArchipelagoError('ARCH_E_SCALE_RANGE', `unit "${name}" scales within ${min}..${max}; ${replicas} is outside (change replicas in archipelago.config.ts to widen it)`);
+    }
+    const from = runner.desired;
+    this.logs.info(`scale ${name}: ${from} -> ${replicas} (manual)`, { unit: name, from, to: replicas });
+    this.state.recordScale({ at: new Date().toISOString(), unit: name, from, to: replicas, reason: 'manual', source: 'manual', metrics: {} });
+    runner.setDesired(replicas);
+    return { unit: name, from, to: replicas };
+  }
+
+  /** Stops units in reverse declaration order, each within its grace, then the database. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.autoscaler?.stop();
+      const order = [...this.units].reverse();
+      for (const unit of order) {
+        const cron = this.crons.get(unit.name);
+        if (cron) await cron.stop();
+        const runner = this.runners.get(unit.name);
+        if (runner) {
+          this.logs.info(`stopping ${unit.name}`, { unit: unit.name });
+          await runner.stop();
+        }
+      }
+      await Promise.all([...this.jobs].map((j) => j.stop(5000, 'failed')));
+      await this.closeBroker?.().catch(() => {});
+      await this.control?.close();
+      await this.db?.stop();
+      this.logs.info('stopped');
+    })();
+    return this.stopping;
+  }
+
+  /** Kills every child at once: the second Ctrl-C. */
+  forceKill(): void {
+    for (const w of Object.values(cluster.workers ?? {})) {
+      try { w?.process.kill('SIGKILL'); } catch {}
+    }
+  }
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}

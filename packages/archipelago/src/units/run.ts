@@ -1,0 +1,147 @@
+// Runs unit hosts in this process: one replica (`archipelago run <unit>`, the container entrypoint)
+// or several units sharing one process (`archipelago up --single-process`).
+import os from 'node:os';
+import type { Logger } from 'pino';
+import { createPool } from '../database/pool.js';
+import { ArchipelagoError } from '../errors.js';
+import type { Messaging } from '../messaging/facade.js';
+import { createBroker, createMessaging } from '../messaging/index.js';
+import { loadDefinition } from '../service/catalog.js';
+import { unitByName } from '../service/load.js';
+import type { ResolvedService, ResolvedUnit } from '../service/types.js';
+import { startApiHost } from './api.js';
+import { createContext, createLogger, type OwnedContext } from './context.js';
+import { ENV } from './ipc.js';
+import { Replica, type Host } from './replica.js';
+import { startRealtimeHost } from './realtime.js';
+import { startTaskHost } from './task.js';
+import { startWorkerHost } from './worker.js';
+
+export interface RunOptions {
+  service: ResolvedService;
+  unit: string | ResolvedUnit;
+  /** Replica id; defaults to ARCHIPELAGO_REPLICA, else the host name (the pod name on Kubernetes). */
+  replica?: string;
+  /** Arguments after `--`, given to a task's `run`. */
+  args?: readonly string[];
+  databaseUrl: string;
+  /** Process exit; defaults to process.exit. */
+  exit?: (code: number) => void;
+}
+
+/** Kubernetes probes and scrapes kinds without a port of their own here. */
+export const DEFAULT_ADMIN_PORT = 9464;
+
+function adminPortFor(units: readonly ResolvedUnit[]): number | undefined {
+  const raw = process.env[ENV.adminPort];
+  if (raw !== undefined && raw !== '') {
+    const port = Number(raw);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ArchipelagoError('ARCH_E_USAGE', `${ENV.adminPort} (${raw}) must be a port number`);
+    return port;
+  }
+  // A listening unit serves its probes on its own port; a short-lived task needs none.
+  return units.some((u) => u.kind === 'worker' || u.kind === 'cdc') && !units.some((u) => u.kind === 'api' || u.kind === 'realtime') ? DEFAULT_ADMIN_PORT : undefined;
+}
+
+async function startHost(unit: ResolvedUnit, ctx: OwnedContext, replica: Replica, args: readonly string[], messaging: Messaging | undefined): Promise<Host> {
+  if (unit.kind === 'cdc') return startCdcHost(unit.name, ctx);
+  const def = await loadDefinition(unit);
+  if (!def) throw new ArchipelagoError('ARCH_E_ENTRY_NOT_FOUND', `units[${unit.index}] "${unit.name}": has no entry file`);
+  switch (unit.kind) {
+    case 'api': if (def.kind === 'api') return startApiHost(unit, def, ctx, replica); break;
+    case 'cron': case 'job': if (def.kind === 'task') return startTaskHost(unit, def, ctx, args); break;
+    case 'realtime': if (def.kind === 'realtime') return startRealtimeHost(unit, def, ctx, replica, messaging); break;
+    case 'worker': if (def.kind === 'worker') return startWorkerHost(unit, def, ctx, messaging); break;
+  }
+  // loadDefinition already checked the kind; this guards the pairing above.
+  throw new ArchipelagoError('ARCH_E_ENTRY_EXPORT', `units[${unit.index}] "${unit.name}": entry does not fit a ${unit.kind} unit`);
+}
+
+interface CdcModule { startRelay(ctx: OwnedContext): Promise<{ stop(graceMs: number): Promise<void> }> }
+
+async function startCdcHost(unit: string, ctx: OwnedContext): Promise<Host> {
+  const spec = '../cdc/index.js';
+  let mod: CdcModule;
+  try {
+    mod = (await import(spec)) as CdcModule;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    throw new ArchipelagoError('ARCH_E_USAGE', `unit "${unit}": the cdc relay is not part of this build`);
+  }
+  const relay = await mod.startRelay(ctx);
+  let cut = false;
+  return {
+    unit, ready: () => true,
+    load: () => ({ inFlight: 0, connections: 0, handled: 0 }),
+    async drain(deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      const grace = Math.max(0, deadline - Date.now());
+      const late = new Promise<'late'>((r) => { timer = setTimeout(() => r('late'), grace + 50); });
+      cut = (await Promise.race([relay.stop(grace).then(() => 'ok' as const), late])) === 'late';
+      clearTimeout(timer);
+      return cut ? ['the change relay (unconfirmed changes will be replayed)'] : [];
+    },
+    close: async () => {},
+  };
+}
+
+/** Broker background loops keep retrying; they report here. */
+function brokerWarn(logger: Logger) {
+  return (msg: string, err?: unknown) => logger.warn({ err }, msg);
+}
+
+/** Runs one replica of a unit in this process until it is drained or, for tasks, finished. */
+export async function runUnit(opts: RunOptions): Promise<Replica> {
+  const { service } = opts;
+  const unit = typeof opts.unit === 'string' ? unitByName(service, opts.unit) : opts.unit;
+  const replicaId = opts.replica ?? process.env[ENV.replica] ?? os.hostname();
+  const logger = createLogger({ service: service.name, unit: unit.name, replica: replicaId });
+  const replica = new Replica({
+    logger, graceMs: unit.graceMs, adminPort: adminPortFor([unit]), exit: opts.exit,
+    health: 'health' in unit ? [unit.health] : [],
+  });
+  replica.installSignals();
+  const pool = createPool(opts.databaseUrl, { application: `${service.name}/${replicaId}` });
+  // Contexts borrow the broker and the pool; the replica closes them last, in that order.
+  const broker = createBroker(service, { databaseUrl: opts.databaseUrl, pool, warn: brokerWarn(logger) });
+  replica.onClosed(() => broker.close());
+  replica.onClosed(() => pool.end());
+  const messaging = createMessaging(broker, { unit: unit.name, logger });
+  const ctx = createContext({ service, unit, replica: replicaId, databaseUrl: opts.databaseUrl, messaging, pool });
+  replica.track(ctx);
+  await replica.startAdmin();
+  const host = await startHost(unit, ctx, replica, opts.args ?? [], messaging);
+  replica.add(host, ctx);
+  replica.announce();
+  return replica;
+}
+
+export interface InProcessOptions { databaseUrl: string; replica?: string; exit?: (code: number) => void }
+
+/** Starts several long-running units in ONE process, each with its own context and logger, sharing a pool and broker. */
+export async function runInProcess(service: ResolvedService, unitNames: readonly string[], opts: InProcessOptions): Promise<Replica> {
+  const units = unitNames.map((n) => unitByName(service, n));
+  for (const u of units) {
+    if (u.kind === 'cron' || u.kind === 'job') throw new ArchipelagoError('ARCH_E_USAGE', `unit "${u.name}" is a ${u.kind}: it runs in its own process, not in a shared one`);
+  }
+  const replicaId = opts.replica ?? process.env[ENV.replica] ?? `${service.name}-0`;
+  const logger = createLogger({ service: service.name, unit: '*', replica: replicaId });
+  const replica = new Replica({
+    logger, graceMs: Math.max(0, ...units.map((u) => u.graceMs)), adminPort: adminPortFor(units), exit: opts.exit,
+    health: units.flatMap((u) => ('health' in u ? [u.health] : [])),
+  });
+  replica.installSignals();
+  const pool = createPool(opts.databaseUrl, { application: `${service.name}/${replicaId}`, max: 10 + 5 * units.length });
+  const broker = createBroker(service, { databaseUrl: opts.databaseUrl, pool, warn: brokerWarn(logger) });
+  replica.onClosed(() => broker.close());
+  replica.onClosed(() => pool.end());
+  await replica.startAdmin();
+  for (const [i, unit] of units.entries()) {
+    const messaging = createMessaging(broker, { unit: unit.name, logger: logger.child({ unit: unit.name }) });
+    const ctx = createContext({ service, unit, replica: replicaId, databaseUrl: opts.databaseUrl, messaging, pool, defaultMetrics: i === 0 });
+    replica.track(ctx);
+    replica.add(await startHost(unit, ctx, replica, [], messaging), ctx);
+  }
+  replica.announce();
+  return replica;
+}
