@@ -142,7 +142,9 @@ export default { ...base, migrations: root + '/migrations', units: base.units.ma
       await until('subscribed', () => messages.some((m) => m.type === 'subscribed'));
       await call('POST', `/posts/${post.id}/upvote`, b.token);
       await call('POST', `/posts/${post.id}/comments`, b.token, { body: 'great post' });
-      await until('live counters', () => messages.some((m) => m.type === 'post' && m.id === post.id && m.upvotes === 1 && m.comments === 1), 60_000);
+      await until('live counters and both notifications', () =>
+        messages.some((m) => m.type === 'post' && m.id === post.id && m.upvotes === 1 && m.comments === 1)
+        && messages.filter((m) => m.type === 'notification').length >= 2, 60_000);
       const notes = messages.filter((m) => m.type === 'notification');
       expect(notes.map((n) => n.kind).sort()).toEqual(['comment', 'upvote']);
       expect(notes.find((n) => n.kind === 'upvote').message).toBe(`bob_${tag} upvoted your post`);

@@ -8,7 +8,9 @@ import type { Messaging } from '../messaging/facade.js';
 import { createBroker, createMessaging } from '../messaging/index.js';
 import { loadDefinition } from '../service/catalog.js';
 import { unitByName } from '../service/load.js';
-import type { ResolvedService, ResolvedUnit } from '../service/types.js';
+import type { ResolvedCdcUnit, ResolvedService, ResolvedUnit } from '../service/types.js';
+// Type only: the relay itself is imported lazily, so a build without cdc/ still runs the other kinds.
+import type { RelayOptions } from '../cdc/relay.js';
 import { startApiHost } from './api.js';
 import { createContext, createLogger, type OwnedContext } from './context.js';
 import { ENV } from './ipc.js';
@@ -44,7 +46,7 @@ function adminPortFor(units: readonly ResolvedUnit[]): number | undefined {
 }
 
 async function startHost(unit: ResolvedUnit, ctx: OwnedContext, replica: Replica, args: readonly string[], messaging: Messaging | undefined): Promise<Host> {
-  if (unit.kind === 'cdc') return startCdcHost(unit.name, ctx);
+  if (unit.kind === 'cdc') return startCdcHost(unit, ctx, messaging);
   const def = await loadDefinition(unit);
   if (!def) throw new ArchipelagoError('ARCH_E_ENTRY_NOT_FOUND', `units[${unit.index}] "${unit.name}": has no entry file`);
   switch (unit.kind) {
@@ -57,9 +59,12 @@ async function startHost(unit: ResolvedUnit, ctx: OwnedContext, replica: Replica
   throw new ArchipelagoError('ARCH_E_ENTRY_EXPORT', `units[${unit.index}] "${unit.name}": entry does not fit a ${unit.kind} unit`);
 }
 
-interface CdcModule { startRelay(ctx: OwnedContext): Promise<{ stop(graceMs: number): Promise<void> }> }
+interface CdcModule { startRelay(o: RelayOptions): Promise<{ stop(graceMs: number): Promise<void> }> }
 
-async function startCdcHost(unit: string, ctx: OwnedContext): Promise<Host> {
+async function startCdcHost(cdcUnit: ResolvedCdcUnit, ctx: OwnedContext, messaging: Messaging | undefined): Promise<Host> {
+  const unit = cdcUnit.name;
+  const databaseUrl = ctx.config.DATABASE_URL;
+  if (!messaging || !databaseUrl) throw new ArchipelagoError('ARCH_E_USAGE', `unit "${unit}": the cdc relay needs a broker and DATABASE_URL`);
   const spec = '../cdc/index.js';
   let mod: CdcModule;
   try {
@@ -68,7 +73,7 @@ async function startCdcHost(unit: string, ctx: OwnedContext): Promise<Host> {
     if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
     throw new ArchipelagoError('ARCH_E_USAGE', `unit "${unit}": the cdc relay is not part of this build`);
   }
-  const relay = await mod.startRelay(ctx);
+  const relay = await mod.startRelay({ service: ctx.service, unit: cdcUnit, databaseUrl, broker: messaging.broker, logger: ctx.logger, metrics: ctx.metrics });
   let cut = false;
   return {
     unit, ready: () => true,
