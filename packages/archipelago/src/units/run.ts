@@ -9,8 +9,6 @@ import { createBroker, createMessaging } from '../messaging/index.js';
 import { loadDefinition } from '../service/catalog.js';
 import { unitByName } from '../service/load.js';
 import type { ResolvedCdcUnit, ResolvedService, ResolvedUnit } from '../service/types.js';
-// Type only: the relay itself is imported lazily, so a build without cdc/ still runs the other kinds.
-import type { RelayOptions } from '../cdc/relay.js';
 import { startApiHost } from './api.js';
 import { createContext, createLogger, type OwnedContext } from './context.js';
 import { ENV } from './ipc.js';
@@ -59,24 +57,16 @@ async function startHost(unit: ResolvedUnit, ctx: OwnedContext, replica: Replica
   throw new ArchipelagoError('ARCH_E_ENTRY_EXPORT', `units[${unit.index}] "${unit.name}": entry does not fit a ${unit.kind} unit`);
 }
 
-interface CdcModule { startRelay(o: RelayOptions): Promise<{ stop(graceMs: number): Promise<void> }> }
-
-async function startCdcHost(cdcUnit: ResolvedCdcUnit, ctx: OwnedContext, messaging: Messaging | undefined): Promise<Host> {
-  const unit = cdcUnit.name;
-  const databaseUrl = ctx.config.DATABASE_URL;
-  if (!messaging || !databaseUrl) throw new ArchipelagoError('ARCH_E_USAGE', `unit "${unit}": the cdc relay needs a broker and DATABASE_URL`);
-  const spec = '../cdc/index.js';
-  let mod: CdcModule;
-  try {
-    mod = (await import(spec)) as CdcModule;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
-    throw new ArchipelagoError('ARCH_E_USAGE', `unit "${unit}": the cdc relay is not part of this build`);
-  }
-  const relay = await mod.startRelay({ service: ctx.service, unit: cdcUnit, databaseUrl, broker: messaging.broker, logger: ctx.logger, metrics: ctx.metrics });
+async function startCdcHost(unit: ResolvedCdcUnit, ctx: OwnedContext, messaging: Messaging | undefined): Promise<Host> {
+  if (!messaging) throw new ArchipelagoError('ARCH_E_BROKER_UNAVAILABLE', `unit "${unit.name}": the cdc relay needs a broker to publish to`);
+  const { startRelay } = await import('../cdc/index.js');
+  const relay = await startRelay({
+    service: ctx.service, unit, databaseUrl: ctx.config.DATABASE_URL!, broker: messaging.broker,
+    logger: ctx.logger, metrics: ctx.metrics, signal: ctx.signal,
+  });
   let cut = false;
   return {
-    unit, ready: () => true,
+    unit: unit.name, ready: () => true,
     load: () => ({ inFlight: 0, connections: 0, handled: 0 }),
     async drain(deadline) {
       let timer: NodeJS.Timeout | undefined;
