@@ -7,7 +7,7 @@ import { seed } from '../src/domain/seed.js';
 const users = Number(process.argv[2] ?? 350000);
 const db = await startEmbedded({ dataDir: '/tmp/appapi-measure/data' });
 try {
-  for (const method of ['copy', 'sql'] as const) {
+  for (const method of (process.argv[3] ? [process.argv[3]] : ['copy', 'sql']) as ('copy' | 'sql')[]) {
     const name = `m_${method}_${Date.now()}`;
     const admin = new pg.Client({ connectionString: db.adminUrl });
     await admin.connect(); await admin.query(`CREATE DATABASE ${name}`); await admin.end();

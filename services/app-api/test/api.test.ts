@@ -60,16 +60,16 @@ describe('accounts', () => {
       expect(res.status).toBe(200);
       expect(res.body.token).toMatch(/^ak_/);
     }
-    expectError(await call('POST', '/auth/login', { body: { login: u.name, password: 'wrong horse' } }), 401, 'invalid_credentials');
-    expectError(await call('POST', '/auth/login', { body: { login: 'nobody', password: 'wrong horse' } }), 401, 'invalid_credentials');
+    expectError(await call('POST', '/auth/login', { body: { login: u.name, password: 'wrong horse' } }), 401, 'INVALID_CREDENTIALS');
+    expectError(await call('POST', '/auth/login', { body: { login: 'nobody', password: 'wrong horse' } }), 401, 'INVALID_CREDENTIALS');
   });
 
   it('refuses a taken username and invalid sign-ups', async () => {
     const u = await user();
-    expectError(await call('POST', '/auth/signup', { body: { username: u.name.toUpperCase(), email: 'x@example.com', password: 'longenough' } }), 409, 'conflict');
-    expectError(await call('POST', '/auth/signup', { body: { username: 'ok_name', email: 'not-an-email', password: 'longenough' } }), 400, 'validation_failed');
-    expectError(await call('POST', '/auth/signup', { body: { username: 'ok_name2', email: 'a@example.com', password: 'short' } }), 400, 'validation_failed');
-    expectError(await call('POST', '/auth/signup', { body: { username: 'ok_name3', email: 'b@example.com', password: 'longenough', timeZone: 'Mars/Base' } }), 400, 'validation_failed');
+    expectError(await call('POST', '/auth/signup', { body: { username: u.name.toUpperCase(), email: 'x@example.com', password: 'longenough' } }), 409, 'CONFLICT');
+    expectError(await call('POST', '/auth/signup', { body: { username: 'ok_name', email: 'not-an-email', password: 'longenough' } }), 400, 'VALIDATION_FAILED');
+    expectError(await call('POST', '/auth/signup', { body: { username: 'ok_name2', email: 'a@example.com', password: 'short' } }), 400, 'VALIDATION_FAILED');
+    expectError(await call('POST', '/auth/signup', { body: { username: 'ok_name3', email: 'b@example.com', password: 'longenough', timeZone: 'Mars/Base' } }), 400, 'VALIDATION_FAILED');
   });
 
   it('updates followed tags and digest preferences', async () => {
@@ -78,7 +78,7 @@ describe('accounts', () => {
     expect(tags.body.tags).toEqual(['go', 'rust']);
     const digest = await call('PUT', '/me/digest', { token: u.token, body: { optIn: false, timeZone: 'Europe/Paris' } });
     expect(digest.body.digest).toEqual({ optIn: false, timeZone: 'Europe/Paris' });
-    expectError(await call('PUT', '/me/digest', { token: u.token, body: { timeZone: 'Nowhere/Land' } }), 400, 'validation_failed');
+    expectError(await call('PUT', '/me/digest', { token: u.token, body: { timeZone: 'Nowhere/Land' } }), 400, 'VALIDATION_FAILED');
   });
 });
 
@@ -100,7 +100,7 @@ describe('posts and engagement', () => {
       cursor = res.body.nextCursor;
     } while (cursor);
     expect(seen).toEqual([ids[5], ids[3], ids[1]]);
-    expectError(await call('GET', '/feed?cursor=garbage', { token: reader.token }), 400, 'validation_failed');
+    expectError(await call('GET', '/feed?cursor=garbage', { token: reader.token }), 400, 'VALIDATION_FAILED');
   });
 
   it('upvotes, comments and bookmarks a post', async () => {
@@ -119,9 +119,9 @@ describe('posts and engagement', () => {
     expect((await call('GET', '/bookmarks', { token: b.token })).body.items.map((p: Json) => p.id)).toEqual([post.id]);
     expect((await call('DELETE', `/posts/${post.id}/bookmark`, { token: b.token })).status).toBe(204);
     expect((await call('DELETE', `/posts/${post.id}/upvote`, { token: b.token })).status).toBe(204);
-    expectError(await call('DELETE', `/posts/${post.id}/upvote`, { token: b.token }), 404, 'not_found');
-    expectError(await call('GET', '/posts/999999999'), 404, 'not_found');
-    expectError(await call('POST', '/posts/999999999/upvote', { token: b.token }), 404, 'not_found');
+    expectError(await call('DELETE', `/posts/${post.id}/upvote`, { token: b.token }), 404, 'NOT_FOUND');
+    expectError(await call('GET', '/posts/999999999'), 404, 'NOT_FOUND');
+    expectError(await call('POST', '/posts/999999999/upvote', { token: b.token }), 404, 'NOT_FOUND');
   });
 
   it('lists and marks notifications read', async () => {
@@ -156,11 +156,11 @@ describe('security', () => {
       for (const token of [undefined, expired.token, forged, 'not-a-token']) {
         const res = await call(method, path, { token, body });
         expect(res.status, `${method} ${path} with ${token ?? 'no token'}`).toBe(401);
-        expect(res.body.error.code).toBe('unauthorized');
+        expect(res.body.error.code).toBe('UNAUTHORIZED');
       }
     }
     const tampered = a.token.slice(0, -1) + (a.token.endsWith('A') ? 'B' : 'A');
-    expectError(await call('GET', '/me', { token: tampered }), 401, 'unauthorized');
+    expectError(await call('GET', '/me', { token: tampered }), 401, 'UNAUTHORIZED');
   });
 
   it("never lets a user change another user's upvotes, bookmarks or notifications", async () => {
@@ -188,16 +188,16 @@ describe('security', () => {
   it('answers oversized, malformed and invalid bodies and unknown routes with a JSON 4xx', async () => {
     const u = await user();
     const big = JSON.stringify({ title: 'x', body: 'y'.repeat(100 * 1024) });
-    expectError(await call('POST', '/posts', { token: u.token, raw: big }), 413, 'payload_too_large');
-    expectError(await call('POST', '/posts', { token: u.token, raw: '{"title": ' }), 400, 'malformed_json');
-    expectError(await call('POST', '/posts', { token: u.token, raw: '' }), 400, 'malformed_json');
-    expectError(await call('POST', '/auth/login', { raw: '{"login":1,' }), 400, 'malformed_json');
+    expectError(await call('POST', '/posts', { token: u.token, raw: big }), 413, 'PAYLOAD_TOO_LARGE');
+    expectError(await call('POST', '/posts', { token: u.token, raw: '{"title": ' }), 400, 'MALFORMED_JSON');
+    expectError(await call('POST', '/posts', { token: u.token, raw: '' }), 400, 'MALFORMED_JSON');
+    expectError(await call('POST', '/auth/login', { raw: '{"login":1,' }), 400, 'MALFORMED_JSON');
     expectError(await call('POST', '/posts', { token: u.token, raw: 'title=x', headers: { 'content-type': 'application/xml' } }), 415);
-    expectError(await call('POST', '/posts', { token: u.token, body: { title: '' } }), 400, 'validation_failed');
-    expectError(await call('POST', '/posts', { token: u.token, body: { title: 'x', url: 'javascript:alert(1)' } }), 400, 'validation_failed');
-    expectError(await call('GET', '/posts/abc'), 400, 'validation_failed');
-    expectError(await call('GET', '/feed?limit=1000', { token: u.token }), 400, 'validation_failed');
-    expectError(await call('GET', '/nope'), 404, 'not_found');
+    expectError(await call('POST', '/posts', { token: u.token, body: { title: '' } }), 400, 'VALIDATION_FAILED');
+    expectError(await call('POST', '/posts', { token: u.token, body: { title: 'x', url: 'javascript:alert(1)' } }), 400, 'VALIDATION_FAILED');
+    expectError(await call('GET', '/posts/abc'), 400, 'VALIDATION_FAILED');
+    expectError(await call('GET', '/feed?limit=1000', { token: u.token }), 400, 'VALIDATION_FAILED');
+    expectError(await call('GET', '/nope'), 404, 'NOT_FOUND');
   });
 
   it('rate-limits the auth routes', async () => {
@@ -211,7 +211,7 @@ describe('security', () => {
         last = res.json();
       }
       expect(statuses).toEqual([401, 401, 401, 429, 429]);
-      expect(last.error.code).toBe('rate_limited');
+      expect(last.error.code).toBe('RATE_LIMITED');
       // Other routes are not limited.
       for (let i = 0; i < 5; i++) expect((await limited.a.inject({ method: 'GET', url: '/posts/999999999' })).statusCode).toBe(404);
     } finally {

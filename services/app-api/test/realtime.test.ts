@@ -52,9 +52,9 @@ describe('realtime unit', () => {
     expect([...channels]).toEqual(['post:42', 'post:43']);
     expect(sent).toEqual([
       { type: 'subscribed', post: '42' }, { type: 'subscribed', post: '43' },
-      expect.objectContaining({ type: 'error', code: 'too_many_subscriptions' }),
-      expect.objectContaining({ type: 'error', code: 'bad_message' }),
-      expect.objectContaining({ type: 'error', code: 'bad_message' }),
+      { type: 'error', error: { code: 'TOO_MANY_SUBSCRIPTIONS', message: expect.any(String) } },
+      { type: 'error', error: { code: 'BAD_MESSAGE', message: expect.any(String) } },
+      { type: 'error', error: { code: 'BAD_MESSAGE', message: expect.any(String) } },
     ]);
     onMessage(conn, { type: 'unsubscribe', post: '42' });
     expect([...channels]).toEqual(['post:43']);

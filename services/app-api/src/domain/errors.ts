@@ -6,5 +6,5 @@ export class ApiError extends Error {
   }
 }
 
-export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
-export const unauthorized = (message = 'a valid bearer token is required') => new ApiError(401, 'unauthorized', message);
+export const notFound = (what: string) => new ApiError(404, 'NOT_FOUND', `${what} not found`);
+export const unauthorized = (message = 'a valid bearer token is required') => new ApiError(401, 'UNAUTHORIZED', message);

@@ -46,7 +46,7 @@ export function encodeCursor(ts: string, id: string): string {
 
 export function decodeCursor(cursor: string): { ts: string; id: string } {
   const [ts, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  if (!ts || !id || !/^\d{1,19}$/.test(id) || Number.isNaN(Date.parse(ts))) throw new ApiError(400, 'validation_failed', 'cursor is malformed');
+  if (!ts || !id || !/^\d{1,19}$/.test(id) || Number.isNaN(Date.parse(ts))) throw new ApiError(400, 'VALIDATION_FAILED', 'cursor is malformed');
   return { ts, id };
 }
 

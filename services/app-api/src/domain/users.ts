@@ -22,7 +22,7 @@ export function normaliseTags(tags: readonly string[]): string[] {
 
 export async function signup(db: Queryable, input: { username: string; email: string; password: string; tags?: string[]; timeZone?: string }): Promise<string> {
   const tz = input.timeZone ?? 'UTC';
-  if (!isTimeZone(tz)) throw new ApiError(400, 'validation_failed', `timeZone "${tz}" is not a known IANA time zone`);
+  if (!isTimeZone(tz)) throw new ApiError(400, 'VALIDATION_FAILED', `timeZone "${tz}" is not a known IANA time zone`);
   const hash = await hashPassword(input.password);
   try {
     const { rows } = await db.query<{ id: string }>(
@@ -30,7 +30,7 @@ export async function signup(db: Queryable, input: { username: string; email: st
       [input.username, input.email, hash, normaliseTags(input.tags ?? []), tz]);
     return rows[0]!.id;
   } catch (e) {
-    if ((e as { code?: string }).code === '23505') throw new ApiError(409, 'conflict', 'username or email is already taken');
+    if ((e as { code?: string }).code === '23505') throw new ApiError(409, 'CONFLICT', 'username or email is already taken');
     throw e;
   }
 }
@@ -63,7 +63,7 @@ export async function setTags(db: Queryable, userId: string, tags: readonly stri
 
 export async function setDigest(db: Queryable, userId: string, opts: { optIn?: boolean; timeZone?: string }): Promise<void> {
   if (opts.timeZone !== undefined && !isTimeZone(opts.timeZone)) {
-    throw new ApiError(400, 'validation_failed', `timeZone "${opts.timeZone}" is not a known IANA time zone`);
+    throw new ApiError(400, 'VALIDATION_FAILED', `timeZone "${opts.timeZone}" is not a known IANA time zone`);
   }
   await db.query(
     `UPDATE users SET digest_opt_in = coalesce($2, digest_opt_in), time_zone = coalesce($3, time_zone) WHERE id = $1`,

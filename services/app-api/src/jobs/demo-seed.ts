@@ -7,6 +7,21 @@ import { signup } from '../domain/users.js';
 
 export const DEMO_USERS = 200;
 
+/** Copy-paste examples for the freshly seeded service, with its real ports. */
+export function examples(units: readonly { kind: string; port?: number }[]): string {
+  const api = `http://localhost:${units.find((u) => u.kind === 'api')?.port ?? 3000}`;
+  const live = `ws://localhost:${units.find((u) => u.kind === 'realtime')?.port ?? 3001}/live`;
+  return `
+  app-api demo data is ready. API ${api} · docs ${api}/docs · WebSocket ${live}
+
+  TOKEN=$(curl -s ${api}/auth/login -H 'content-type: application/json' -d '{"login":"demo","password":"demo-password"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')
+  curl -s "${api}/feed?limit=5" -H "authorization: Bearer $TOKEN"
+  curl -s -X POST ${api}/posts/1/upvote -H "authorization: Bearer $TOKEN"
+  node -e 'const ws = new (require("ws"))(process.argv[1] + "?token=" + process.argv[2]); ws.on("open", () => ws.send(JSON.stringify({ type: "subscribe", post: "1" }))); ws.on("message", (m) => console.log(String(m)))' ${live} "$TOKEN"
+
+`;
+}
+
 export default task(async (ctx) => {
   const url = ctx.config.DATABASE_URL ?? process.env.DATABASE_URL;
   // Deploy jobs may run in any order; migrating here too (idempotent, locked) removes the dependency.
@@ -23,6 +38,7 @@ export default task(async (ctx) => {
     await signup(client, { username: 'demo', email: 'demo@example.com', password: 'demo-password', tags: ['typescript', 'postgres', 'node'] });
     const counts = await seed(client, { users: DEMO_USERS, chunk: 1000 });
     ctx.logger.info(counts, 'demo data seeded (login: demo / demo-password)');
+    process.stderr.write(examples(ctx.service.units));
   } finally {
     await client.query('SELECT pg_advisory_unlock(7361002)').catch(() => {});
     client.release();

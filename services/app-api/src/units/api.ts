@@ -22,7 +22,12 @@ type Req<T extends { body?: unknown; params?: unknown; querystring?: unknown }> 
 type IdParams = { params: { id: string } };
 type PageQuery = { querystring: { cursor?: string; limit: number } };
 
+/** Registers the API in its own scope: its error handler and hooks leave the host's routes alone. */
 export async function routes(app: FastifyInstance, ctx: UnitContext) {
+  await app.register(async (scope) => service(scope, ctx));
+}
+
+async function service(app: FastifyInstance, ctx: UnitContext) {
   const db = ctx.db;
   const num = (name: string, fallback: number) => Number(ctx.config[name] ?? fallback) || fallback;
   installErrorHandling(app);
@@ -40,7 +45,7 @@ export async function routes(app: FastifyInstance, ctx: UnitContext) {
   // Only the auth routes are limited (per client address, per replica): they cost a scrypt each.
   await app.register(rateLimit, {
     global: false,
-    errorResponseBuilder: (_req, c) => new ApiError(429, 'rate_limited', `too many requests, retry in ${Math.ceil(c.ttl / 1000)} s`),
+    errorResponseBuilder: (_req, c) => new ApiError(429, 'RATE_LIMITED', `too many requests, retry in ${Math.ceil(c.ttl / 1000)} s`),
   });
   const authLimit = { rateLimit: { max: num('AUTH_RATE_LIMIT', 10), timeWindow: num('AUTH_RATE_WINDOW_MS', 60_000) } };
 
@@ -66,7 +71,7 @@ export async function routes(app: FastifyInstance, ctx: UnitContext) {
   });
   app.post('/auth/login', { schema: S.login, config: authLimit }, async (req: Req<{ body: { login: string; password: string } }>) => {
     const id = await checkLogin(db, req.body.login, req.body.password);
-    if (!id) throw new ApiError(401, 'invalid_credentials', 'unknown login or wrong password');
+    if (!id) throw new ApiError(401, 'INVALID_CREDENTIALS', 'unknown login or wrong password');
     return session(id);
   });
 

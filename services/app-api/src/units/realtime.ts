@@ -27,7 +27,7 @@ export function onMessage(conn: Connection<Principal>, data: unknown): void {
     } else if (conn.join(`post:${post}`)) {
       conn.send({ type: 'subscribed', post });
     } else {
-      conn.send({ type: 'error', code: 'too_many_subscriptions', message: 'subscription limit reached' });
+      conn.send({ type: 'error', error: { code: 'TOO_MANY_SUBSCRIPTIONS', message: 'subscription limit reached' } });
     }
     return;
   }
@@ -35,7 +35,7 @@ export function onMessage(conn: Connection<Principal>, data: unknown): void {
     conn.send({ type: 'pong' });
     return;
   }
-  conn.send({ type: 'error', code: 'bad_message', message: 'expected {"type":"subscribe"|"unsubscribe","post":"<id>"}' });
+  conn.send({ type: 'error', error: { code: 'BAD_MESSAGE', message: 'expected {"type":"subscribe"|"unsubscribe","post":"<id>"}' } });
 }
 
 function safeParse(s: string): unknown {
