@@ -1,7 +1,7 @@
 // `node --import tsx bench/src/pg-queue-choice.ts [total] [samples]`: measures graphile-worker 0.18
 // and pg-boss 12 (and the archipelago postgres broker) on this machine, same work, same database
 // server, one after another: bulk publish + consume throughput and one-at-a-time publish -> handler
-// latency. The figures are written down in packages/archipelago/src/messaging/brokers/CHOICE.md.
+// latency. The figures are written down in the README design section.
 import { measure, oursPostgres, rawGraphile, rawPgBoss, type Measured } from './lib/queues.js';
 import { withPostgres } from './lib/postgres.js';
 

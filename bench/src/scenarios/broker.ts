@@ -1,6 +1,6 @@
 // Broker throughput and publish -> handler latency, ours beside the raw library doing the same
 // at-least-once work in the same run: the postgres broker against pg-boss 12 (the faster raw
-// PostgreSQL queue measured here, see CHOICE.md), the nats broker against raw JetStream.
+// PostgreSQL queue measured here, see the README design section), the nats broker against raw JetStream.
 import { randomBytes } from 'node:crypto';
 import { measure, oursNats, oursPostgres, rawJetStream, rawPgBoss, type Measured } from '../lib/queues.js';
 import { withPostgres } from '../lib/postgres.js';

@@ -127,3 +127,16 @@ export async function slotPosition(client: pg.ClientBase, slot: string): Promise
   if (!r) return undefined;
   return { confirmedLsn: r.confirmed, lagBytes: Number(r.lag ?? 0), retainedBytes: Number(r.retained ?? 0) };
 }
+
+/**
+ * Creates the publication and slot ahead of the relay, so that writes made before the relay first
+ * runs (the API starting in parallel, a deploy job) are already captured. Idempotent.
+ */
+export async function prepareCapture(client: pg.ClientBase, service: string, unit: string, tables: readonly string[], logger: Logger): Promise<void> {
+  const watched = watchedTables(tables);
+  await checkLogical(client);
+  await checkTables(client, unit, watched);
+  const names = relayNames(service, unit);
+  await ensurePublication(client, names, watched, logger);
+  await ensureSlot(client, names, logger);
+}

@@ -67,6 +67,7 @@ export class Supervisor {
       this.db = await openDatabase(this.service, (m) => this.logs.info(m));
       this.state.database = { url: redact(this.db.url), embedded: this.db.embedded };
       await this.runDeployJobs(units);
+      await this.prepareCapture(units);
       const ctx = { service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.db.url };
       // Read the catalog and prepare the broker while the replicas start, not before.
       const reader = this.opts.readBacklog ? Promise.resolve(this.opts.readBacklog) : this.brokerBacklog();
@@ -96,6 +97,24 @@ export class Supervisor {
     } catch (e) {
       await this.stop();
       throw e;
+    }
+  }
+
+  /** The cdc relay's slot must exist before any unit writes, or early changes never reach the stream. */
+  private async prepareCapture(units: readonly ResolvedUnit[]): Promise<void> {
+    const cdc = units.filter((u) => u.kind === 'cdc');
+    if (cdc.length === 0) return;
+    const [{ prepareCapture }, { default: pg }, { default: pino }] = await Promise.all([import('../cdc/setup.js'), import('pg'), import('pino')]);
+    const client = new pg.Client({ connectionString: this.databaseUrl });
+    await client.connect();
+    try {
+      const logger = pino({ level: 'warn' });
+      for (const u of cdc) {
+        await prepareCapture(client, this.service.name, u.name, u.tables, logger);
+        this.logs.info(`change capture ready for ${u.name} (${u.tables.join(', ')})`, { unit: u.name });
+      }
+    } finally {
+      await client.end().catch(() => {});
     }
   }
 
