@@ -25,12 +25,12 @@ describe.skipIf(skip !== undefined)('console of archipelago up', () => {
     webPort = await freePort();
     databaseUrl = await createTestDatabase('console');
     sup = startUp(dir, ['--console-port', '0'], { DATABASE_URL: databaseUrl, FIXTURE_PORT: String(webPort) });
-    consoleUrl = await waitFor('the console URL', () => /console: (http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(sup!.output())?.[1], 90_000);
+    consoleUrl = await waitFor('the console URL', () => /console: (http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(sup!.output())?.[1], 200_000);
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await page.goto(consoleUrl);
     await page.waitForSelector('body[data-ready="true"]');
-  }, 120_000);
+  }, 240_000);
 
   afterAll(async () => {
     await browser?.close();
