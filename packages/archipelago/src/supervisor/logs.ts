@@ -83,7 +83,8 @@ export class LogMux {
     if (!obj || typeof obj !== 'object') return line;
     const c = this.colors;
     const o = obj as Record<string, unknown>;
-    const time = typeof o.time === 'number' ? new Date(o.time).toISOString().slice(11, 23) : '';
+    const at = typeof o.time === 'number' || typeof o.time === 'string' ? new Date(o.time) : undefined;
+    const time = at && !Number.isNaN(at.getTime()) ? at.toISOString().slice(11, 23) : '';
     const level = typeof o.level === 'number' ? LEVELS[o.level] ?? String(o.level) : String(o.level ?? '');
     const lc = o.level as number >= 50 ? c.red : o.level as number >= 40 ? c.yellow : o.level as number <= 20 ? c.gray : c.green;
     const extra = Object.entries(o).filter(([k]) => !OMIT.has(k)).map(([k, v]) => `${c.dim(k + '=')}${typeof v === 'string' ? v : JSON.stringify(v)}`);
