@@ -4,12 +4,13 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { ArchipelagoError } from '../errors.js';
 import type { Broker } from '../messaging/broker.js';
 import type { ResolvedCdcUnit, ResolvedService } from '../service/types.js';
 import { formatLsn, parseLsn } from './lsn.js';
 import { relayMetrics, type RelayMetrics } from './metrics.js';
 import { checkLogical, checkTables, ensurePublication, ensureSlot, relayNames, slotPosition, watchedTables, type RelayNames, type SlotPosition, type WatchedTable } from './setup.js';
-import { ReplicationSession } from './stream.js';
+import { atMost, ReplicationSession } from './stream.js';
 
 export interface RelayOptions {
   readonly service: ResolvedService;
@@ -58,7 +59,11 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   const tables = watchedTables(o.unit.tables);
   const pre = new pg.Client({ connectionString: o.databaseUrl, connectionTimeoutMillis: 10_000 });
   pre.on('error', () => {});
-  await pre.connect();
+  try {
+    await pre.connect();
+  } catch (e) {
+    throw new ArchipelagoError('ARCH_E_DATABASE', `cdc unit "${o.unit.name}": could not connect to the database: ${(e as Error).message}`);
+  }
   try {
     await checkLogical(pre);
     await checkTables(pre, o.unit.name, tables);
@@ -131,10 +136,6 @@ class CdcRelay implements Relay {
     });
   }
 
-  #sleepFixed(ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, ms).unref());
-  }
-
   #setState(state: RelayStatus['state']) {
     if (state === this.#state) return;
     this.#state = state;
@@ -182,7 +183,7 @@ class CdcRelay implements Relay {
       } finally {
         this.#setState('standby');
         // Closing the connection releases the lock; a dead one may never confirm its end.
-        await Promise.race([client.end().catch(() => {}), this.#sleepFixed(2000)]);
+        await atMost(client.end(), 2000);
       }
       await this.#sleep(delay);
       delay = Math.min(delay * 2, maxDelay);
@@ -203,6 +204,7 @@ class CdcRelay implements Relay {
         onRelayed: (n) => { this.#changes += n; this.#metrics?.changes.inc(this.#labels, n); },
       });
       this.#session = session;
+      this.#log.debug({ from: pos?.confirmedLsn }, 'starting replication');
       const started = Date.now();
       const watching = new AbortController();
       let lockLost: unknown;
@@ -223,7 +225,9 @@ class CdcRelay implements Relay {
       } finally {
         this.#wake.signal.removeEventListener('abort', onStop);
         watching.abort();
+        this.#log.debug({ lockLost: Boolean(lockLost) }, 'closing the replication session');
         await session.close(this.#stopping ? this.#grace : 0);
+        this.#log.debug('replication session closed');
         this.#session = undefined;
       }
       if (lockLost) throw lockLost;

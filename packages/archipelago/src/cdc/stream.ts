@@ -42,7 +42,16 @@ interface OpenTransaction {
   messages: { topic: string; message: OutgoingMessage }[];
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+// Timers stay referenced: while the relay waits for the broker or the server, nothing else may
+// keep the process alive, and it must not quietly exit.
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Waits for `p` at most `ms`, without leaving a timer behind. */
+export async function atMost(p: Promise<unknown>, ms: number): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => {}), new Promise<void>((r) => { t = setTimeout(r, ms); })]);
+  clearTimeout(t);
+}
 
 /** Row values as JSON keeps them: dates as ISO strings, byte arrays as hex. */
 function plain(row: Record<string, unknown> | null | undefined): Record<string, unknown> | undefined {
@@ -128,12 +137,12 @@ export class ReplicationSession {
   async close(graceMs = 0): Promise<void> {
     this.#pause();
     if (graceMs > 0 && this.#working) {
-      await Promise.race([this.#drained(), sleep(graceMs)]);
+      await atMost(this.#drained(), graceMs);
     }
     this.#ended = true;
     clearInterval(this.#statusTimer);
     // Ending a connection the server already dropped can wait forever; do not let it hold us.
-    await Promise.race([this.#service.destroy().catch(() => {}), sleep(2000)]);
+    await atMost(this.#service.destroy(), 2000);
     // An in-flight publish finishes (or fails) before a new session may publish the same changes.
     await this.#working?.catch(() => {});
   }

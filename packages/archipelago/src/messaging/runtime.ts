@@ -79,10 +79,16 @@ export function createMessaging(broker: Broker, opts: MessagingOptions): Messagi
     },
     async startSubscriptions(defs: readonly SubscriptionDefinition[], ctx: UnitContext) {
       const started: ConsumerHandle[] = [];
-      for (const def of defs) {
-        const spec = subscriptionSpec(opts.unit, def);
-        await broker.ensureSubscription(spec);
-        started.push(await broker.consume(spec, (raw) => runDelivery(def, spec.deadlineMs, raw, ctx)));
+      try {
+        for (const def of defs) {
+          const spec = subscriptionSpec(opts.unit, def);
+          await broker.ensureSubscription(spec);
+          started.push(await broker.consume(spec, (raw) => runDelivery(def, spec.deadlineMs, raw, ctx)));
+        }
+      } catch (e) {
+        // All or nothing: a replica must not run half of its subscriptions.
+        await Promise.all(started.map((h) => h.stop(0).catch(() => {})));
+        throw e;
       }
       let stopping: Promise<{ cut: number }> | undefined;
       const combined: ConsumerHandle = {

@@ -8,7 +8,7 @@ import type { Messaging } from '../messaging/facade.js';
 import { createBroker, createMessaging } from '../messaging/index.js';
 import { loadDefinition } from '../service/catalog.js';
 import { unitByName } from '../service/load.js';
-import type { ResolvedService, ResolvedUnit } from '../service/types.js';
+import type { ResolvedCdcUnit, ResolvedService, ResolvedUnit } from '../service/types.js';
 import { startApiHost } from './api.js';
 import { createContext, createLogger, type OwnedContext } from './context.js';
 import { ENV } from './ipc.js';
@@ -44,7 +44,7 @@ function adminPortFor(units: readonly ResolvedUnit[]): number | undefined {
 }
 
 async function startHost(unit: ResolvedUnit, ctx: OwnedContext, replica: Replica, args: readonly string[], messaging: Messaging | undefined): Promise<Host> {
-  if (unit.kind === 'cdc') return startCdcHost(unit.name, ctx);
+  if (unit.kind === 'cdc') return startCdcHost(unit, ctx, messaging);
   const def = await loadDefinition(unit);
   if (!def) throw new ArchipelagoError('ARCH_E_ENTRY_NOT_FOUND', `units[${unit.index}] "${unit.name}": has no entry file`);
   switch (unit.kind) {
@@ -57,21 +57,16 @@ async function startHost(unit: ResolvedUnit, ctx: OwnedContext, replica: Replica
   throw new ArchipelagoError('ARCH_E_ENTRY_EXPORT', `units[${unit.index}] "${unit.name}": entry does not fit a ${unit.kind} unit`);
 }
 
-interface CdcModule { startRelay(ctx: OwnedContext): Promise<{ stop(graceMs: number): Promise<void> }> }
-
-async function startCdcHost(unit: string, ctx: OwnedContext): Promise<Host> {
-  const spec = '../cdc/index.js';
-  let mod: CdcModule;
-  try {
-    mod = (await import(spec)) as CdcModule;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
-    throw new ArchipelagoError('ARCH_E_USAGE', `unit "${unit}": the cdc relay is not part of this build`);
-  }
-  const relay = await mod.startRelay(ctx);
+async function startCdcHost(unit: ResolvedCdcUnit, ctx: OwnedContext, messaging: Messaging | undefined): Promise<Host> {
+  if (!messaging) throw new ArchipelagoError('ARCH_E_BROKER_UNAVAILABLE', `unit "${unit.name}": the cdc relay needs a broker to publish to`);
+  const { startRelay } = await import('../cdc/index.js');
+  const relay = await startRelay({
+    service: ctx.service, unit, databaseUrl: ctx.config.DATABASE_URL!, broker: messaging.broker,
+    logger: ctx.logger, metrics: ctx.metrics, signal: ctx.signal,
+  });
   let cut = false;
   return {
-    unit, ready: () => true,
+    unit: unit.name, ready: () => true,
     load: () => ({ inFlight: 0, connections: 0, handled: 0 }),
     async drain(deadline) {
       let timer: NodeJS.Timeout | undefined;

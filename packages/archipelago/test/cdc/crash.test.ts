@@ -3,7 +3,7 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/db.js';
-import { SinkBroker, startRelayChild, waitFor, type RelayChild } from './support.js';
+import { dropSlots, SinkBroker, startRelayChild, waitFor, type RelayChild } from './support.js';
 
 let url: string;
 let pool: pg.Pool;
@@ -23,8 +23,8 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await pool?.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = current_database() AND NOT active").catch(() => {});
   await sink?.close();
+  if (pool) await dropSlots(pool);
   await pool?.end();
 });
 
@@ -63,7 +63,7 @@ describe('cdc relay processes', () => {
   it('loses nothing when the relay is SIGKILLed during a 10,000-row burst and restarted', async () => {
     const a = child('crash');
     await a.waitForLine('relay is active');
-    await waitFor('slot in use', async () => (await pool.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'crash_changes' AND active")).rowCount! > 0);
+    await waitFor('slot in use', async () => (await pool.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'crash_changes' AND active")).rowCount! > 0, 45_000);
     const writing = burst(0, 10_000, 100);
     await waitFor('first changes delivered', async () => (await delivered('changes.items')) >= 1000, 30_000, 20);
     await a.kill('SIGKILL');

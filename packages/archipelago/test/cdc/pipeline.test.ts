@@ -10,7 +10,7 @@ import { resolveService } from '../../src/service/index.js';
 import type { ResolvedCdcUnit } from '../../src/service/types.js';
 import { subscribe, type UnitContext } from '../../src/units/define.js';
 import { createTestDatabase } from '../support/db.js';
-import { waitFor } from './support.js';
+import { dropSlots, waitFor } from './support.js';
 
 let url: string;
 let pool: pg.Pool;
@@ -31,7 +31,7 @@ afterAll(async () => {
   await consumer?.stop(0);
   await relay?.stop(0);
   await broker?.close();
-  await pool?.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = current_database() AND NOT active").catch(() => {});
+  if (pool) await dropSlots(pool);
   await pool?.end();
 });
 
@@ -51,7 +51,7 @@ it('delivers typed row changes from the relay to a subscription through the post
   consumer = await messaging.startSubscriptions([sub], ctx);
   relay = await startRelay({ service, unit, databaseUrl: url, broker, logger, pollMs: 200 });
   await waitFor('relay active', async () => relay!.status().state === 'active');
-  await waitFor('slot streaming', async () => (await pool.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'pipe_changes' AND active")).rowCount! > 0);
+  await waitFor('slot streaming', async () => (await pool.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'pipe_changes' AND active")).rowCount! > 0, 45_000);
 
   await pool.query("INSERT INTO posts (id, title) VALUES (1, 'hello')");
   for (let i = 0; i < 5; i++) await pool.query('UPDATE posts SET votes = votes + 1 WHERE id = 1');

@@ -38,7 +38,7 @@ it('loses nothing when PostgreSQL restarts mid-stream', async () => {
     await p.query('CREATE TABLE IF NOT EXISTS cdc_sink (seq bigserial PRIMARY KEY, id text NOT NULL, topic text NOT NULL, payload jsonb NOT NULL, published_at timestamptz NOT NULL)');
     await p.query('CREATE TABLE items (id int PRIMARY KEY, note text NOT NULL)');
   });
-  relay = startRelayChild({ DATABASE_URL: url, SERVICE: 'restart', TABLES: 'items', BATCH: '200' });
+  relay = startRelayChild({ DATABASE_URL: url, SERVICE: 'restart', TABLES: 'items', BATCH: '200', LOG_LEVEL: 'debug' });
   await relay.waitForLine('relay is active');
   await withPool(url, (p) => waitFor('slot in use', async () => (await p.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'restart_changes' AND active")).rowCount! > 0));
 
@@ -56,7 +56,9 @@ it('loses nothing when PostgreSQL restarts mid-stream', async () => {
     for (let i = 5000; i < 10_000; i += 100) {
       await p.query("INSERT INTO items (id, note) SELECT g, 'n' || g FROM generate_series($1::int, $2::int) g", [i, i + 99]);
     }
-    await waitFor('all 10,000 changes', async () => (await distinct(p)) === 10_000, 45_000, 200);
+    await waitFor('all 10,000 changes', async () => (await distinct(p)) === 10_000, 45_000, 200).catch(async (e: unknown) => {
+      throw new Error(`${(e as Error).message}: ${await distinct(p)} arrived; relay output:\n${relay!.output.slice(-30).join('\n')}`);
+    });
     const { rows } = await p.query<{ key: number }>("SELECT DISTINCT (payload->'after'->>'id')::int AS key FROM cdc_sink WHERE topic = 'changes.items'");
     const keys = new Set(rows.map((r) => r.key));
     const missing = Array.from({ length: 10_000 }, (_, i) => i).filter((i) => !keys.has(i));
@@ -65,4 +67,7 @@ it('loses nothing when PostgreSQL restarts mid-stream', async () => {
     console.log(`PostgreSQL stopped at ${atStop}/5000 delivered; ${total - 10_000} changes replayed`);
   });
   expect(relay.output.some((l) => l.includes('reconnecting') || l.includes('restarting it'))).toBe(true);
+  // Waiting out the outage must not let the relay process run out of work and exit.
+  expect(relay.proc.exitCode).toBeNull();
+  expect(relay.proc.signalCode).toBeNull();
 }, 90_000);

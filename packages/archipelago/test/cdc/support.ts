@@ -51,7 +51,7 @@ export async function sinkRows(pool: pg.Pool): Promise<SinkRow[]> {
   return (await pool.query<SinkRow>('SELECT seq, id, topic, payload FROM cdc_sink ORDER BY seq')).rows;
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < until) {
@@ -75,7 +75,7 @@ export interface RelayChild {
 }
 
 /** Runs a relay in its own process, as the cdc unit's replica would run. */
-export function startRelayChild(env: { DATABASE_URL: string; SERVICE: string; TABLES: string; BATCH?: string }): RelayChild {
+export function startRelayChild(env: { DATABASE_URL: string; SERVICE: string; TABLES: string; BATCH?: string; LOG_LEVEL?: string }): RelayChild {
   const proc = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
     env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -92,7 +92,7 @@ export function startRelayChild(env: { DATABASE_URL: string; SERVICE: string; TA
   proc.stderr!.on('data', onData);
   return {
     proc, output,
-    waitForLine(text, timeoutMs = 20_000) {
+    waitForLine(text, timeoutMs = 45_000) {
       if (output.some((l) => l.includes(text))) return Promise.resolve();
       return new Promise((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`relay child did not log "${text}" in time; output:\n${output.slice(-20).join('\n')}`)), timeoutMs);
@@ -105,4 +105,15 @@ export function startRelayChild(env: { DATABASE_URL: string; SERVICE: string; TA
       return new Promise((resolve) => { proc.once('exit', () => resolve()); proc.kill(signal); });
     },
   };
+}
+
+/** Drops this database's replication slots once their relays have let go, so they keep no WAL. */
+export async function dropSlots(pool: pg.Pool, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    await pool.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = current_database() AND NOT active').catch(() => {});
+    const left = await pool.query('SELECT 1 FROM pg_replication_slots WHERE database = current_database()');
+    if (left.rowCount === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -25,5 +25,5 @@ describe('chaos: nats broker', () => {
     broker = createNatsBroker({ url: NATS_URL, stream, databaseUrl: url });
     await broker.init();
     await chaosRun({ broker, databaseUrl: url, childEnv: { BROKER: 'nats', DATABASE_URL: url, NATS_URL, NATS_STREAM: stream }, log: console.log });
-  }, 300_000);
+  }, 600_000);
 });

@@ -13,5 +13,5 @@ describe('chaos: postgres broker', () => {
     broker = createPostgresBroker({ databaseUrl: url });
     await broker.init();
     await chaosRun({ broker, databaseUrl: url, childEnv: { BROKER: 'postgres', DATABASE_URL: url }, log: console.log });
-  }, 300_000);
+  }, 600_000);
 });

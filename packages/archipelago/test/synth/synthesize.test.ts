@@ -3,7 +3,9 @@ import { describe, expect, test } from 'vitest';
 import {
   ADMIN_PORT, PRESTOP_SECONDS, podSpecOf, synthesize, validateSchemas, yamlFiles, type K8sObject,
 } from '../../src/synth/index.js';
-import { options, referenceService } from './fixture.js';
+import { durableName } from '../../src/messaging/brokers/nats.js';
+import { imageVersion } from '../../src/synth/normalize.js';
+import { options, referenceService, referenceSubscriptions } from './fixture.js';
 
 const result = synthesize(referenceService(), options);
 const find = (kind: string, name: string) => result.objects.find((o) => o.kind === kind && o.metadata?.name === name) as any;
@@ -49,6 +51,13 @@ describe('per kind', () => {
     expect(so.spec.triggers).toEqual([expect.objectContaining({
       type: 'nats-jetstream', metadata: { account: '$G', stream: 'app', consumer: 'digest-send', lagThreshold: '20', activationLagThreshold: '0' },
     })]);
+    // A subscription name JetStream cannot use as is gets the broker's own durable name.
+    const dotted = new Map(referenceSubscriptions);
+    dotted.set('digest', [{ ...referenceSubscriptions.get('digest')![0]!, name: 'digest.send.v2' }]);
+    const r2 = synthesize(referenceService({ broker: 'nats' }), { ...options, subscriptions: dotted });
+    const consumer = (r2.objects.find((o) => o.kind === 'ScaledObject' && o.metadata?.name === 'app-api-digest') as any).spec.triggers[0].metadata.consumer;
+    expect(consumer).toBe(durableName('digest.send.v2'));
+    expect(consumer).not.toContain('.');
     const auth = r.objects.find((o) => o.kind === 'TriggerAuthentication') as any;
     expect(auth.spec.secretTargetRef).toEqual([{ parameter: 'natsServerMonitoringEndpoint', name: 'app-api-secrets', key: 'NATS_MONITORING_ENDPOINT' }]);
   });
@@ -138,4 +147,13 @@ describe('every pod', () => {
     expect(find('ConfigMap', 'app-api-api-env').data).toMatchObject({ LOG_LEVEL: 'info', ARCHIPELAGO_UNIT: 'api', ARCHIPELAGO_ENVIRONMENT: 'production', PORT: '3000' });
     expect(find('ConfigMap', 'app-api-digest-env').data.LOG_LEVEL).toBeUndefined();
   });
+});
+
+test.each([
+  ['ghcr.io/acme/app-api:1.4.2', '1.4.2'],
+  ['localhost:5000/app-api', 'latest'],
+  ['registry:5000/team/app-api:v2-rc.1', 'v2-rc.1'],
+  ['ghcr.io/acme/app-api@sha256:0123456789abcdef0123', '0123456789ab'],
+])('the version label of image %s is %s', (image, version) => {
+  expect(imageVersion(image)).toBe(version);
 });

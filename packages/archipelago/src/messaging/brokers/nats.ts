@@ -223,7 +223,8 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
         },
         delivery: (m) => ({ ...describe(m), attempt: m.info.redeliveryCount, subscription: spec.name }),
         async settle(m, outcome) {
-          if (outcome.ok) { await m.ackAck(); return; }
+          // A plain ack, as raw JetStream consumers use: a lost ack only means a redelivery.
+          if (outcome.ok) { m.ack(); return; }
           const attempt = m.info.redeliveryCount;
           const next = afterFailure(spec, attempt, outcome.dead);
           if (!next.dead) { m.nak(next.delayMs); return; }

@@ -1,0 +1,54 @@
+// The Messaging facade over a broker: ids, schema checks, deadlines, error mapping, combined handles.
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createMemoryBroker, createMessaging } from '../../src/messaging/index.js';
+import { topic } from '../../src/messaging/topic.js';
+import { subscribe, type UnitContext } from '../../src/units/define.js';
+
+const T = topic('orders', { schema: z.object({ n: z.number() }) });
+const logger = pino({ level: 'silent' });
+const until = async (fn: () => boolean | Promise<boolean>) => { const end = Date.now() + 5000; while (!(await fn())) { if (Date.now() > end) throw new Error('timeout'); await new Promise((r) => setTimeout(r, 5)); } };
+
+describe('createMessaging', () => {
+  it('gives random UUIDs unless an id is given, and publishMany returns one id per message', async () => {
+    const m = createMessaging(createMemoryBroker(), { unit: 'u', logger });
+    const a = await m.publish(T, { n: 1 });
+    expect(a).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await m.publish(T, { n: 1 }, { id: 'mine' })).toBe('mine');
+    const ids = await m.publishMany(T, [{ n: 1 }, { n: 2 }]);
+    expect(new Set(ids).size).toBe(2);
+    await expect(m.publishMany(T, [{ n: 1 }, { n: 'x' } as never])).rejects.toMatchObject({ code: 'ARCH_E_SCHEMA', details: ['n: Invalid input: expected number, received string'] });
+  });
+
+  it('fails a handler that runs past its deadline with ARCH_E_DEADLINE, and dead-letters after maxAttempts', async () => {
+    const broker = createMemoryBroker();
+    const m = createMessaging(broker, { unit: 'u', logger });
+    const h = await m.startSubscriptions([subscribe(T, 'slow', () => new Promise(() => {}), { deadline: '50ms', maxAttempts: 2, backoff: { initial: '1ms' } })], {} as UnitContext);
+    await m.publish(T, { n: 1 });
+    await until(async () => (await broker.stats('slow')).deadLetters === 1);
+    const [d] = await broker.deadLetters.list('slow');
+    expect(d!.error).toContain('ARCH_E_DEADLINE');
+    expect(d!.attempts).toBe(2);
+    await h.stop(10);
+  });
+
+  it('maps a thrown error to a retry carrying its stack, and the combined handle sums inFlight over subscriptions', async () => {
+    const broker = createMemoryBroker();
+    const m = createMessaging(broker, { unit: 'u', logger });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    const attempts: number[] = [];
+    const h = await m.startSubscriptions([
+      subscribe(T, 'a', () => gate),
+      subscribe(T, 'b', async (d) => { attempts.push(d.attempt); if (d.attempt === 1) throw new TypeError('flaky'); await gate; }, { backoff: { initial: '1ms' } }),
+    ], {} as UnitContext);
+    await m.publish(T, { n: 1 });
+    await until(() => attempts.length === 2 && h.inFlight === 2);
+    expect(attempts).toEqual([1, 2]);
+    release();
+    expect(await h.stop(1000)).toEqual({ cut: 0 });
+    expect(h.inFlight).toBe(0);
+    expect((await broker.stats('b')).backlog).toBe(0);
+  });
+});
