@@ -76,7 +76,7 @@ export async function cloneDatabase(db: EmbeddedDatabase, from: string, to: stri
   return db.urlFor(to);
 }
 
-/** Bearer tokens for `n` users (the newest opted-in first), inserted as the service stores them. */
+/** Bearer tokens for the first `n` users by id, inserted as the service stores them (SHA-256). */
 export async function tokens(url: string, n: number): Promise<{ userId: string; token: string }[]> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
