@@ -8,6 +8,10 @@ import { fileURLToPath } from 'node:url';
 import type { ResolvedService, ResolvedUnit, Priority } from '../service/types.js';
 import { ENV } from '../units/ipc.js';
 
+// Resolved from the toolkit, not from the service folder, so a service outside this repository
+// (one made by `archipelago init`) can start replicas without tsx in its own node_modules.
+const TSX_LOADER = import.meta.resolve('tsx');
+
 /** The `archipelago` executable that children run. */
 export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/archipelago.js');
 
@@ -45,7 +49,7 @@ export function forkUnit(opts: SpawnOptions): Worker {
   cluster.setupPrimary({
     exec: opts.exec ?? BIN,
     args: ['run', opts.unit.name, '--config', opts.service.configPath, ...(opts.args?.length ? ['--', ...opts.args] : [])],
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', TSX_LOADER],
     cwd: opts.service.root,
     silent: true,
   });
