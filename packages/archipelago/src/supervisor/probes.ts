@@ -34,10 +34,13 @@ export interface Tuning {
 
 export const DEFAULT_TUNING: Tuning = {
   probes: {
-    startupPeriodMs: 250, startupFailureThreshold: 240,
+    // A replica compiles its TypeScript at start; on a busy laptop several starting at once can take
+    // minutes, and a startup probe that gives up early turns slowness into a restart loop.
+    startupPeriodMs: 500, startupFailureThreshold: 600,
     readinessPeriodMs: 1000, readinessFailureThreshold: 2,
-    livenessPeriodMs: 2000, livenessFailureThreshold: 3,
-    timeoutMs: 1000,
+    // A busy worker or relay may stall its event loop for seconds; restart only after ~30 s of silence.
+    livenessPeriodMs: 5000, livenessFailureThreshold: 6,
+    timeoutMs: 2000,
   },
   backoff: { initialMs: 1000, maxMs: 30_000, resetAfterMs: 60_000 },
   pollingMs: 2000,
