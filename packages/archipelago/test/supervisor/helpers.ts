@@ -48,7 +48,9 @@ export const FAST = { backoff: { initialMs: 300, maxMs: 5000, resetAfterMs: 60_0
 
 export function startUp(dir: string, args: string[], env: Record<string, string> = {}): Running {
   // Its own process group, so a test can look for survivors and kill everything at the end.
-  const child = spawn(process.execPath, [BIN, 'up', '--no-console', ...args], {
+  // Parallel test files would fight over the console's port: off unless a test asks for one.
+  const console = args.includes('--console-port') ? [] : ['--no-console'];
+  const child = spawn(process.execPath, [BIN, 'up', ...console, ...args], {
     cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1', ARCHIPELAGO_SUPERVISOR: JSON.stringify(FAST), ...env },
   });
