@@ -1,5 +1,7 @@
 // The nats broker's PostgreSQL side: the outbox that `{ tx }` publishes write into (relayed to
 // JetStream in order) and the dead letters (a table, so that show/purge by id are indexed reads).
+import { DEAD_LETTERS_DDL } from './postgres-sql.js';
+
 export const OUTBOX_CHANNEL = 'archipelago_outbox';
 const LOCK = 7_361_003;
 /** Held by the one relay that may publish the outbox, so messages leave in order. */
@@ -15,17 +17,7 @@ CREATE TABLE IF NOT EXISTS archipelago.outbox (
   payload jsonb,
   published_at timestamptz NOT NULL
 );
-CREATE TABLE IF NOT EXISTS archipelago.dead_letters (
-  subscription text NOT NULL,
-  id text NOT NULL,
-  topic text NOT NULL,
-  payload jsonb,
-  error text NOT NULL,
-  attempts int NOT NULL,
-  published_at timestamptz NOT NULL,
-  failed_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (subscription, id)
-);`;
+${DEAD_LETTERS_DDL}`;
 
 export const OUTBOX_INSERT = `
 WITH ins AS (

@@ -2,6 +2,19 @@
 // Tables live in the `archipelago` schema of the service's own database, so a publish can be part
 // of the caller's transaction.
 
+/** Dead letters share one table shape whatever the broker, so `archipelago dlq` reads both alike. */
+export const DEAD_LETTERS_DDL = `CREATE TABLE IF NOT EXISTS archipelago.dead_letters (
+  subscription text NOT NULL,
+  id text NOT NULL,
+  topic text NOT NULL,
+  payload jsonb,
+  error text NOT NULL,
+  attempts int NOT NULL,
+  published_at timestamptz NOT NULL,
+  failed_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (subscription, id)
+);`;
+
 export const QUEUE_CHANNEL = 'archipelago_queue';
 export const BROADCAST_CHANNEL = 'archipelago_broadcast';
 const LOCK = 7_361_002;
@@ -30,17 +43,7 @@ CREATE TABLE IF NOT EXISTS archipelago.queue (
   PRIMARY KEY (subscription, id)
 );
 CREATE INDEX IF NOT EXISTS queue_ready ON archipelago.queue (subscription, run_at, seq);
-CREATE TABLE IF NOT EXISTS archipelago.dead_letters (
-  subscription text NOT NULL,
-  id text NOT NULL,
-  topic text NOT NULL,
-  payload jsonb,
-  error text NOT NULL,
-  attempts int NOT NULL,
-  published_at timestamptz NOT NULL,
-  failed_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (subscription, id)
-);`;
+${DEAD_LETTERS_DDL}`;
 
 export const ENSURE_SUBSCRIPTION = `
 INSERT INTO archipelago.subscriptions (name, topic, unit, spec) VALUES ($1, $2, $3, $4)
