@@ -238,6 +238,8 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
         async release(ms) { await stopPulling(); for (const m of ms) m.nak(); },
         async closed() {
           await stopPulling();
+          // Acks are sent without waiting; a drained consumer has settled only once the server has them.
+          await nc?.flush();
           consumers.delete(handle);
         },
       }, handler, warn);
