@@ -51,7 +51,9 @@ export async function sinkRows(pool: pg.Pool): Promise<SinkRow[]> {
   return (await pool.query<SinkRow>('SELECT seq, id, topic, payload FROM cdc_sink ORDER BY seq')).rows;
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+// Generous by default: creating a logical slot waits for every transaction open anywhere in the
+// cluster, and the test files running in parallel share one cluster. The wait bounds failures only.
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 120_000, everyMs = 100): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < until) {
