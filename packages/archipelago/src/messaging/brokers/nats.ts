@@ -8,7 +8,7 @@ import {
 } from 'nats';
 import type pg from 'pg';
 import type { Queryable } from '../../database/pool.js';
-import { createPool } from '../../database/pool.js';
+import { createPool, transaction } from '../../database/pool.js';
 import type { Broker, ConsumerHandle, DeadLetter, OutgoingMessage, SubscriptionSpec, SubscriptionStats } from '../broker.js';
 import { afterFailure, Bell, brokerErrors, encodeBroadcast, leaseMs, once, sleep } from '../common.js';
 import { runConsumer, type Warn } from '../consumer.js';
@@ -110,23 +110,15 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
 
   // One relay per database holds the advisory lock inside its transaction: order is kept, rows are
   // deleted only after JetStream acknowledged them, and a crash re-sends (deduplicated by msgID).
-  const relayOnce = async (): Promise<number> => {
-    const c = await pool.connect();
-    try {
-      await c.query('BEGIN');
-      if (!(await c.query<{ locked: boolean }>(sql.RELAY_TRY_LOCK)).rows[0]!.locked) { await c.query('COMMIT'); return 0; }
-      const rows = (await c.query<{ seq: string; topic: string; id: string; payload: unknown; published_at: Date }>(sql.OUTBOX_BATCH, [RELAY_BATCH])).rows;
-      if (rows.length) {
-        await publishAll(rows.map((r) => ({ topic: r.topic, id: r.id, payload: r.payload, publishedAt: r.published_at })));
-        await c.query(sql.OUTBOX_DELETE, [rows.map((r) => r.seq)]);
-      }
-      await c.query('COMMIT');
-      return rows.length;
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => {});
-      throw e;
-    } finally { c.release(); }
-  };
+  const relayOnce = (): Promise<number> => transaction(pool, async (c) => {
+    if (!(await c.query<{ locked: boolean }>(sql.RELAY_TRY_LOCK)).rows[0]!.locked) return 0;
+    const rows = (await c.query<{ seq: string; topic: string; id: string; payload: unknown; published_at: Date }>(sql.OUTBOX_BATCH, [RELAY_BATCH])).rows;
+    if (rows.length) {
+      await publishAll(rows.map((r) => ({ topic: r.topic, id: r.id, payload: r.payload, publishedAt: r.published_at })));
+      await c.query(sql.OUTBOX_DELETE, [rows.map((r) => r.seq)]);
+    }
+    return rows.length;
+  });
   const relayLoop = async () => {
     while (!stopRelay.signal.aborted) {
       try {
@@ -298,18 +290,12 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
       },
       async replay(subscription, ids) {
         live(); await info(subscription);
-        const c = await pool.connect();
-        try {
-          await c.query('BEGIN');
+        return transaction(pool, async (c) => {
           const rows = (await c.query(sql.DEAD_TAKE, [subscription, ids ?? null])).rows.map(deadLetter);
           await publishAll(rows.map((d) => ({ topic: d.topic, id: d.id, payload: d.payload, publishedAt: d.publishedAt, only: subscription })));
           await c.query(sql.DEAD_DELETE, [subscription, rows.map((d) => d.id)]);
-          await c.query('COMMIT');
           return rows.length;
-        } catch (e) {
-          await c.query('ROLLBACK').catch(() => {});
-          throw e;
-        } finally { c.release(); }
+        });
       },
       async purge(subscription, ids) {
         live(); await info(subscription);
