@@ -11,7 +11,7 @@ export default defineService({
       replicas: { min: 1, max: 4 }, scale: { backlog: 100 } },
     { name: 'realtime', kind: 'realtime', entry: 'src/units/realtime.ts', port: 3001,
       replicas: { min: 1, max: 4 }, scale: { connections: 5000 } },
-    // Small batches (50 users a message) keep the backlog meaningful, so the unit scales out from 0.
+    // 200 users a message: a large run is a backlog of hundreds of messages, so the unit scales out from 0.
     { name: 'digest', kind: 'worker', entry: 'src/units/digest.ts', priority: 'background',
       replicas: { min: 0, max: 4 }, scale: { backlog: 20 }, env: { DIGEST_TOP_POSTS: '10' }, secrets: ['SMTP_URL'] },
     // Hourly: each run picks the users whose local time is Monday morning (see the cron's file).

@@ -12,8 +12,7 @@ import { DIGEST_OVERRIDES } from './isolation.js';
 
 const PLAN = {
   small: { users: 300, timeoutMs: 120_000 },
-  // 350,000 is the target; at the ~50 emails/s measured here that is about two hours, so full sends 10,000.
-  full: { users: 10_000, timeoutMs: 900_000 },
+  full: { users: 350_000, timeoutMs: 900_000 },
 } as const;
 
 /** Entries and distinct recipients in the outbox's mbox files. */
@@ -36,19 +35,20 @@ async function mboxCounts(dir: string): Promise<{ entries: number; recipients: n
 async function bareLoop(url: string, out: string): Promise<{ seconds: number; mails: number }> {
   const { selectDigests, renderDigest } = await import('../../../services/app-api/src/domain/digest.js');
   const { mboxEntry } = await import('../../../services/app-api/src/domain/transport.js');
+  const { buildMime } = await import('../../../services/app-api/src/domain/mime.js');
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   const file = createWriteStream(out);
   const t0 = performance.now();
   let mails = 0;
   try {
     const ids = (await pool.query<{ id: string }>('SELECT id::text FROM users WHERE digest_opt_in ORDER BY id')).rows.map((r) => r.id);
-    for (let i = 0; i < ids.length; i += 50) {
-      const batch = await selectDigests(pool, ids.slice(i, i + 50), { limit: 10 });
+    for (let i = 0; i < ids.length; i += 200) {
+      const batch = await selectDigests(pool, ids.slice(i, i + 200), { limit: 10 });
       let chunk = '';
       for (const d of batch.values()) {
         if (!d.posts.length) continue;
         const m = renderDigest(d.user, d.posts, '2026-W01', 'http://localhost:3000');
-        const raw = `From: digest@app-api.localhost\nTo: ${d.user.username} <${d.user.email}>\nSubject: ${m.subject}\nContent-Type: multipart/alternative; boundary=b\n\n--b\nContent-Type: text/plain\n\n${m.text}\n--b\nContent-Type: text/html\n\n${m.html}\n--b--\n`;
+        const raw = buildMime({ from: 'digest@app-api.localhost', to: `${d.user.username} <${d.user.email}>`, messageId: `${d.user.id}@bare`, ...m });
         chunk += mboxEntry(raw, 'app-api@localhost', new Date());
         mails++;
       }

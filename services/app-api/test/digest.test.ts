@@ -5,9 +5,11 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Delivery } from 'archipelago';
+import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dueUsers, selectDigests } from '../src/domain/digest.js';
+import { dueUsers, selectDigests, sendDigests } from '../src/domain/digest.js';
+import { buildMime } from '../src/domain/mime.js';
 import { compile } from '../src/domain/template.js';
 import { outboxTransport, smtpTransport } from '../src/domain/transport.js';
 import { queueDigests } from '../src/crons/weekly-digest.js';
@@ -32,8 +34,11 @@ async function addPost(key: string, author: string, tags: string[], upvotes: num
     [ids[author], `Post ${key} <b>`, tags, upvotes, age]);
   posts[key] = rows[0].id;
 }
-/** Undoes quoted-printable soft breaks and escapes, as a mail client shows the text. */
-const qp = (s: string) => s.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+/** The message as a mail client reads it (mailparser), headers and both parts. */
+async function parsed(raw: string) {
+  const m = await simpleParser(raw);
+  return { ...m, all: `${m.subject}\n${m.text}\n${m.html || ''}` };
+}
 const delivery = (message: DigestBatch, attempt = 1) => ({ id: 'x', message, attempt, publishedAt: new Date(), topic: 'digest', subscription: 'digest-send' }) as Delivery<DigestBatch>;
 
 beforeAll(async () => {
@@ -97,21 +102,23 @@ describe('digest selection', () => {
 
 describe('digest sending', () => {
   it('writes each digest to the outbox once, however often the batch is retried', async () => {
-    const batch = { week: '2026-W40', userIds: [ids.alice!, ids.bob!, ids.carol!] };
-    expect(await handleBatch(delivery(batch), ctx, outboxTransport(path.join(tmp, '.archipelago', 'outbox')))).toEqual({ sent: 2, empty: 0, skipped: 0 });
-    expect(await handleBatch(delivery(batch, 2), ctx, outboxTransport(path.join(tmp, '.archipelago', 'outbox')))).toEqual({ sent: 0, empty: 0, skipped: 2 });
+    await addUser('dora', ['rust']); // follows a tag nobody posted in this week: an empty digest
+    const batch = { week: '2026-W40', userIds: [ids.alice!, ids.bob!, ids.carol!, ids.dora!] };
+    expect(await handleBatch(delivery(batch), ctx, outboxTransport(path.join(tmp, '.archipelago', 'outbox')))).toEqual({ sent: 2, empty: 1, skipped: 0 });
+    expect(await handleBatch(delivery(batch, 2), ctx, outboxTransport(path.join(tmp, '.archipelago', 'outbox')))).toEqual({ sent: 0, empty: 0, skipped: 3 });
     const files = readdirSync(path.join(tmp, '.archipelago', 'outbox'));
     expect(files).toEqual(['digest-2026-W40.mbox']);
     const mbox = readFileSync(path.join(tmp, '.archipelago', 'outbox', files[0]!), 'utf8');
     const messages = mbox.split(/^From app-api@localhost /m).filter(Boolean);
     expect(messages).toHaveLength(2);
-    const toBob = qp(messages.find((m) => m.includes('To: bob <bob@example.com>'))!);
-    expect(toBob).toContain('Post a2 <b>');
-    expect(toBob).toContain('Post a2 &lt;b&gt;');
-    expect(toBob).not.toContain('Post marked');
-    expect(toBob).not.toContain('Post b1');
+    const toBob = await parsed(messages.find((m) => m.includes('To: bob <bob@example.com>'))!);
+    expect(toBob.messageId).toBe(`<digest-2026-W40-${ids.bob}@app-api.localhost>`);
+    expect(toBob.text).toContain('Post a2 <b>');
+    expect(toBob.html).toContain('Post a2 &lt;b&gt;');
+    expect(toBob.all).not.toContain('Post marked');
+    expect(toBob.all).not.toContain('Post b1');
     const sends = (await ctx.db.query(`SELECT user_id::text, status FROM digest_sends WHERE week = '2026-W40' ORDER BY user_id`)).rows;
-    expect(sends).toEqual([{ user_id: ids.alice, status: 'sent' }, { user_id: ids.bob, status: 'sent' }]);
+    expect(sends).toEqual([{ user_id: ids.alice, status: 'sent' }, { user_id: ids.bob, status: 'sent' }, { user_id: ids.dora, status: 'empty' }]);
   });
 
   it('delivers the same digests through SMTP, retries a refused connection, and never sends twice', async () => {
@@ -130,7 +137,7 @@ describe('digest sending', () => {
       const batch = { week: '2026-W41', userIds: [ids.bob!, ids.alice!] };
       // A closed port: the connection fails before delivery, so the claim is released for the retry.
       const dead = smtpTransport('smtp://127.0.0.1:1');
-      await expect(handleBatch(delivery(batch), ctx, dead)).rejects.toMatchObject({ command: 'CONN' });
+      await expect(handleBatch(delivery(batch), ctx, dead)).rejects.toMatchObject({ delivered: 0, beforeDelivery: true, cause: { command: 'CONN' } });
       expect((await ctx.db.query(`SELECT count(*)::int AS n FROM digest_sends WHERE week = '2026-W41'`)).rows[0].n).toBe(0);
       const smtp = smtpTransport(`smtp://127.0.0.1:${port}`);
       try {
@@ -141,12 +148,72 @@ describe('digest sending', () => {
         await dead.close();
       }
       expect(received.map((r) => r.to).sort()).toEqual(['alice@example.com', 'bob@example.com']);
-      const toBob = qp(received.find((r) => r.to === 'bob@example.com')!.data);
-      expect(toBob).toContain('X-Digest-Week: 2026-W41');
-      expect(toBob).toContain('Post a2 <b>');
-      expect(toBob).not.toContain('Post b1');
+      const toBob = await parsed(received.find((r) => r.to === 'bob@example.com')!.data);
+      expect(toBob.headers.get('x-digest-week')).toBe('2026-W41');
+      expect(toBob.text).toContain('Post a2 <b>');
+      expect(toBob.all).not.toContain('Post b1');
     } finally {
       await new Promise<void>((r) => server.close(() => r()));
     }
+  });
+
+  it('marks a mail the server may have taken as failed, releases the rest, and the retry sends only those', async () => {
+    const received: string[] = [];
+    let refuse = 'bob@example.com';
+    const server = new SMTPServer({
+      authOptional: true, disabledCommands: ['STARTTLS'], logger: false,
+      onData(stream, session, cb) {
+        const to = session.envelope.rcptTo.map((r) => r.address).join(',');
+        stream.on('data', () => {});
+        stream.on('end', () => {
+          if (to === refuse) return cb(Object.assign(new Error('try later'), { responseCode: 451 }));
+          received.push(to);
+          cb();
+        });
+      },
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const smtp = smtpTransport(`smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}`);
+    try {
+      const batch = { week: '2026-W42', userIds: [ids.bob!, ids.alice!, ids.tokyo!] };
+      // In id order: alice is delivered, bob is refused after DATA — the server may have stored it, so
+      // bob is not retried — and tokyo was never tried.
+      await expect(handleBatch(delivery(batch), ctx, smtp)).rejects.toMatchObject({ delivered: 1, beforeDelivery: false });
+      const rows = async () => (await ctx.db.query(`SELECT user_id::text, status FROM digest_sends WHERE week = '2026-W42' ORDER BY user_id`)).rows;
+      expect(await rows()).toEqual([{ user_id: ids.alice, status: 'sent' }, { user_id: ids.bob, status: 'failed' }]);
+      refuse = '';
+      expect(await handleBatch(delivery(batch, 2), ctx, smtp)).toEqual({ sent: 1, empty: 0, skipped: 2 });
+      expect(received).toEqual(['alice@example.com', 'tokyo@example.com']);
+    } finally {
+      await smtp.close();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it('releases its claims when shutting down before sending, so the retry sends them', async () => {
+    const outbox = outboxTransport(path.join(tmp, 'abort'));
+    const d = [...(await selectDigests(ctx.db, [ids.bob!, ids.alice!], { limit: 10 })).values()];
+    const ac = new AbortController();
+    ac.abort();
+    await expect(sendDigests(ctx.db, outbox, d, '2026-W43', { from: 'd@x.test', appUrl: 'http://x.test', signal: ac.signal })).rejects.toThrow(/shutting down/);
+    expect((await ctx.db.query(`SELECT count(*)::int AS n FROM digest_sends WHERE week = '2026-W43'`)).rows[0].n).toBe(0);
+    expect(await sendDigests(ctx.db, outbox, d, '2026-W43', { from: 'd@x.test', appUrl: 'http://x.test' })).toEqual({ sent: 2, empty: 0, skipped: 0 });
+  });
+});
+
+describe('digest MIME', () => {
+  it('builds a message a mail parser reads back: encoded non-ASCII headers, base64 parts, short lines', async () => {
+    const raw = buildMime({
+      from: 'Digest Team <digest@x.test>', to: 'Zoë Ångström <zoe@x.test>', subject: `Ta semaine: ${'éèà '.repeat(20)}✓`,
+      html: `<p>${'naïve '.repeat(100)}</p>`, text: 'plain\nFrom the top\n', messageId: 'digest-W1-1@x.test', headers: { 'X-Digest-Week': '2026-W01' },
+    });
+    expect(raw.split('\r\n').filter((line) => line.length > 78)).toEqual([]);
+    const m = await simpleParser(raw);
+    expect(m.subject).toBe(`Ta semaine: ${'éèà '.repeat(20)}✓`);
+    expect(m.to && !Array.isArray(m.to) ? m.to.value[0] : undefined).toEqual({ name: 'Zoë Ångström', address: 'zoe@x.test' });
+    expect(m.text).toBe('plain\nFrom the top\n');
+    expect(m.html).toContain('naïve naïve');
+    expect(m.messageId).toBe('<digest-W1-1@x.test>');
+    expect(() => buildMime({ from: 'a@x.test', to: 'b@x.test\r\nBcc: c@x.test', subject: 's', html: '', text: '', messageId: 'm@x' })).toThrow(/To contains a line break/);
   });
 });

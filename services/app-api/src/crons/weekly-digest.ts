@@ -5,7 +5,9 @@ import { task, transaction, type UnitContext } from 'archipelago';
 import { dueUsers } from '../domain/digest.js';
 import { digest, type DigestBatch } from '../topics.js';
 
-export const BATCH_USERS = 50;
+// 200 users a message: few enough round trips per user, and still a backlog of hundreds of
+// messages for a large run, so the digest unit scales out on it.
+export const BATCH_USERS = 200;
 const PUBLISH_CHUNK = 500;
 
 export function batches(due: readonly { id: string; week: string }[], size = BATCH_USERS): DigestBatch[] {

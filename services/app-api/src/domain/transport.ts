@@ -1,15 +1,27 @@
 // Mail transports: a file outbox (mbox files under `<root>/.archipelago/outbox/`) by default,
-// SMTP through nodemailer when SMTP_URL is set. Both build the same MIME message with nodemailer.
+// SMTP through nodemailer when SMTP_URL is set. Both hand over the same MIME text (see mime.ts).
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
+import { addressOf, buildMime, type Mail } from './mime.js';
 
-export interface Mail { from: string; to: string; subject: string; html: string; text: string; headers?: Record<string, string> }
+export type { Mail } from './mime.js';
+
+/**
+ * A failed `sendAll`: the first `delivered` mails were certainly handed over; `beforeDelivery`
+ * says whether the failing mail certainly was not (the rest never were attempted).
+ */
+export class SendError extends Error {
+  constructor(readonly delivered: number, readonly beforeDelivery: boolean, cause: unknown) {
+    super(`mail transport failed after ${delivered} delivered: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'SendError';
+  }
+}
 
 export interface Transport {
   readonly kind: 'outbox' | 'smtp';
-  /** Resolves once the message is stored (outbox) or accepted by the server (SMTP). */
-  send(mail: Mail, mailbox?: string): Promise<{ messageId: string }>;
+  /** Hands the mails over in order; resolves once all are stored (outbox) or accepted (SMTP). */
+  sendAll(mails: readonly Mail[], mailbox?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -34,19 +46,30 @@ export function mboxEntry(raw: string, from: string, date: Date): string {
 }
 
 export function outboxTransport(dir: string): Transport {
-  const builder = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   let made: Promise<unknown> | undefined;
   return {
     kind: 'outbox',
-    async send(mail, mailbox = 'outbox') {
-      made ??= mkdir(dir, { recursive: true });
-      await made;
-      const info = await builder.sendMail(mail);
-      // One append per message: concurrent replicas never interleave partial entries.
-      await appendFile(path.join(dir, `${mailbox}.mbox`), mboxEntry(String(info.message), 'app-api@localhost', new Date()));
-      return { messageId: info.messageId };
+    async sendAll(mails, mailbox = 'outbox') {
+      if (!mails.length) return;
+      try {
+        made ??= mkdir(dir, { recursive: true });
+        await made;
+      } catch (err) {
+        made = undefined;
+        throw new SendError(0, true, err);
+      }
+      const now = new Date();
+      let entries = '';
+      for (const mail of mails) entries += mboxEntry(buildMime(mail, now), 'app-api@localhost', now);
+      // One append for the whole chunk: concurrent replicas never interleave partial entries. A
+      // failed append may have written part of it, so it is not known to be before delivery.
+      try {
+        await appendFile(path.join(dir, `${mailbox}.mbox`), entries);
+      } catch (err) {
+        throw new SendError(0, false, err);
+      }
     },
-    async close() { builder.close(); },
+    async close() {},
   };
 }
 
@@ -54,9 +77,15 @@ export function smtpTransport(url: string): Transport {
   const t = nodemailer.createTransport(url);
   return {
     kind: 'smtp',
-    async send(mail) {
-      const info = await t.sendMail(mail);
-      return { messageId: info.messageId };
+    async sendAll(mails) {
+      for (let i = 0; i < mails.length; i++) {
+        const mail = mails[i]!;
+        try {
+          await t.sendMail({ envelope: { from: addressOf(mail.from), to: [addressOf(mail.to)] }, raw: buildMime(mail) });
+        } catch (err) {
+          throw new SendError(i, failedBeforeDelivery(err), err);
+        }
+      }
     },
     async close() { t.close(); },
   };

@@ -1,9 +1,12 @@
 // The digest worker: each message is a batch of users; each gets the week's top posts in their
 // tags, rendered from templates compiled once, sent through the transport, recorded at most once.
 import { subscribe, worker, type Delivery, type UnitContext } from 'archipelago';
-import { selectDigests, sendDigest, type SendOutcome } from '../domain/digest.js';
+import { selectDigests, sendDigests, type SendOutcome } from '../domain/digest.js';
 import { transportFor, type Transport } from '../domain/transport.js';
 import { digest, type DigestBatch } from '../topics.js';
+
+/** Users claimed, sent and marked together: the most a crash can leave `sending` per batch. */
+export const SEND_CHUNK = 50;
 
 let transport: Transport | undefined;
 
@@ -12,12 +15,12 @@ export async function handleBatch(delivery: Delivery<DigestBatch>, ctx: UnitCont
   const via = t ?? (transport ??= transportFor(ctx.config, ctx.service.root));
   const { week, userIds } = delivery.message;
   const limit = Number(ctx.config.DIGEST_TOP_POSTS ?? 10) || 10;
-  const opts = { from: ctx.config.DIGEST_FROM ?? 'app-api digest <digest@app-api.localhost>', appUrl: ctx.config.APP_URL ?? 'http://localhost:3000' };
-  const digests = await selectDigests(ctx.db, userIds, { limit });
+  const opts = { from: ctx.config.DIGEST_FROM ?? 'app-api digest <digest@app-api.localhost>', appUrl: ctx.config.APP_URL ?? 'http://localhost:3000', signal: ctx.signal };
+  const digests = [...(await selectDigests(ctx.db, userIds, { limit })).values()];
   const counts: Record<SendOutcome, number> = { sent: 0, empty: 0, skipped: 0 };
-  for (const d of digests.values()) {
-    if (ctx.signal.aborted) throw new Error('shutting down; the rest of the batch is retried (sent users are skipped)');
-    counts[await sendDigest(ctx.db, via, d, week, opts)]++;
+  for (let i = 0; i < digests.length; i += SEND_CHUNK) {
+    const r = await sendDigests(ctx.db, via, digests.slice(i, i + SEND_CHUNK), week, opts);
+    for (const k of Object.keys(counts) as SendOutcome[]) counts[k] += r[k];
   }
   ctx.logger.info({ week, users: userIds.length, ...counts, attempt: delivery.attempt }, 'digest batch done');
   return counts;
