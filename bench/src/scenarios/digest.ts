@@ -48,7 +48,7 @@ async function bareLoop(url: string, out: string): Promise<{ seconds: number; ma
       for (const d of batch.values()) {
         if (!d.posts.length) continue;
         const m = renderDigest(d.user, d.posts, '2026-W01', 'http://localhost:3000');
-        const raw = buildMime({ from: 'digest@app-api.localhost', to: `${d.user.username} <${d.user.email}>`, messageId: `${d.user.id}@bare`, ...m });
+        const raw = buildMime({ from: 'digest@app-api.localhost', to: `${d.user.username} <${d.user.email}>`, messageId: `${d.user.id}@bare`, ...m }, new Date(), '\n');
         chunk += mboxEntry(raw, 'app-api@localhost', new Date());
         mails++;
       }

@@ -12,6 +12,7 @@ import { dueUsers, selectDigests, sendDigests } from '../src/domain/digest.js';
 import { buildMime } from '../src/domain/mime.js';
 import { compile } from '../src/domain/template.js';
 import { outboxTransport, smtpTransport } from '../src/domain/transport.js';
+import { CLEANUP } from '../src/crons/cleanup.js';
 import { queueDigests } from '../src/crons/weekly-digest.js';
 import { handleBatch } from '../src/units/digest.js';
 import type { DigestBatch } from '../src/topics.js';
@@ -80,7 +81,7 @@ describe('digest selection', () => {
     expect(ny.map((u) => u.id).sort()).toEqual([ids.alice, ids.bob, ids.newyork].sort());
     expect(new Set(ny.map((u) => u.week))).toEqual(new Set(['2026-W49']));
     expect(await dueUsers(ctx.db, { now: new Date('2026-11-30T20:00:00Z') })).toEqual([]);
-    await ctx.db.query('UPDATE users SET digest_queued_week = NULL');
+    await ctx.db.query('DELETE FROM digest_zone_runs');
   });
 
   it('fans the due users out in batches onto the digest topic', async () => {
@@ -90,7 +91,7 @@ describe('digest selection', () => {
     expect(r).toEqual({ users: 4, batches: 1 });
     expect(ctx.published).toEqual([{ topic: 'digest', message: { week: '2026-W49', userIds: expect.any(Array) } }]);
     expect(await queueDigests(ctx, { anyTime: true, now })).toEqual({ users: 0, batches: 0 });
-    await ctx.db.query('UPDATE users SET digest_queued_week = NULL');
+    await ctx.db.query('DELETE FROM digest_zone_runs');
   });
 
   it('compiles templates once and escapes HTML', () => {
@@ -198,6 +199,36 @@ describe('digest sending', () => {
     await expect(sendDigests(ctx.db, outbox, d, '2026-W43', { from: 'd@x.test', appUrl: 'http://x.test', signal: ac.signal })).rejects.toThrow(/shutting down/);
     expect((await ctx.db.query(`SELECT count(*)::int AS n FROM digest_sends WHERE week = '2026-W43'`)).rows[0].n).toBe(0);
     expect(await sendDigests(ctx.db, outbox, d, '2026-W43', { from: 'd@x.test', appUrl: 'http://x.test' })).toEqual({ sent: 2, empty: 0, skipped: 0 });
+  });
+});
+
+describe('digest outbox', () => {
+  it('keeps every entry whole when large chunks are appended concurrently', async () => {
+    const dir = path.join(tmp, 'concurrent');
+    const chunk = (n: number) => Array.from({ length: 120 }, (_, i) => ({
+      from: 'd@x.test', to: `u${n}-${i} <u${n}-${i}@x.test>`, subject: `s ${n}-${i}`, messageId: `m-${n}-${i}@x.test`,
+      text: `text ${n}-${i}\n`.repeat(200), html: `<p>html ${n}-${i}</p>`.repeat(150),
+    }));
+    // Four transports, as four replicas, each appending ~1 MB at once.
+    await Promise.all([0, 1, 2, 3].map((n) => outboxTransport(dir).sendAll(chunk(n), 'big')));
+    const entries = readFileSync(path.join(dir, 'big.mbox'), 'utf8').split(/^From app-api@localhost /m).filter(Boolean);
+    expect(entries).toHaveLength(480);
+    for (const e of entries.slice(0, 40).concat(entries.slice(-40))) {
+      const m = await simpleParser(e.slice(e.indexOf('\n') + 1));
+      const id = /^<m-(\d+-\d+)@x\.test>$/.exec(m.messageId ?? '')?.[1];
+      expect(m.text).toBe(`text ${id}\n`.repeat(200));
+    }
+  });
+});
+
+describe('digest cleanup', () => {
+  it('drops sends older than 90 days and those of users deleted by hand, keeps the rest', async () => {
+    const [, sql] = CLEANUP.find(([what]) => what === 'digest_sends')!;
+    await ctx.db.query(`INSERT INTO digest_sends (user_id, week, status, claimed_at) VALUES
+      ($1, '2026-W01', 'sent', now() - interval '91 days'), ($1, '2026-W02', 'sent', now() - interval '80 days'), (987654321, '2026-W02', 'sent', now())`, [ids.bob]);
+    await ctx.db.query(sql);
+    const { rows } = await ctx.db.query(`SELECT user_id::text, week FROM digest_sends WHERE week IN ('2026-W01', '2026-W02')`);
+    expect(rows).toEqual([{ user_id: ids.bob, week: '2026-W02' }]);
   });
 });
 

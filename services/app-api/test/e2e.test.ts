@@ -71,7 +71,7 @@ async function call(method: string, p: string, token?: string, body?: unknown): 
 
 describe.skipIf(!UP_AVAILABLE)('app-api end to end', () => {
   beforeAll(async () => {
-    dbUrl = await createTestDatabase('appapi_e2e');
+    dbUrl = await createTestDatabase('appapi_e2e', { replication: true });
     // Inside the repository (children resolve tsx from their working directory), ignored by git.
     mkdirSync(path.join(SERVICE_ROOT, '.archipelago'), { recursive: true });
     dir = mkdtempSync(path.join(SERVICE_ROOT, '.archipelago', 'e2e-'));
@@ -171,10 +171,10 @@ export default { ...base, migrations: root + '/migrations', units: base.units.ma
     try {
       // Let the first run finish: every queued user has a send row (sent, or empty).
       const before = await until('the first run', async () => {
-        const { rows } = await db.query(`SELECT (SELECT count(*)::int FROM digest_sends) AS sends, (SELECT count(*)::int FROM users WHERE digest_queued_week IS NOT NULL) AS queued`);
+        const { rows } = await db.query(`SELECT (SELECT count(*)::int FROM digest_sends) AS sends, (SELECT count(*)::int FROM users u JOIN digest_zone_runs z USING (time_zone) WHERE u.digest_opt_in) AS queued`);
         return rows[0].queued > 0 && rows[0].sends === rows[0].queued && rows[0].sends;
       }, 120_000);
-      await db.query('UPDATE users SET digest_queued_week = NULL');
+      await db.query('DELETE FROM digest_zone_runs');
       const logged = output.length;
       expect((await cli(['cron', 'run', 'weekly-digest'])).code).toBe(0);
       await until('the re-run batches', () => {

@@ -11,10 +11,13 @@ export function controlSocket(root: string): string {
   return path.join(stateDir(root), 'control.sock');
 }
 
+export interface ScaleResult { unit: string; from: number; to: number }
+export interface CronRunResult { started: boolean; run?: string; reason?: string }
+
 export interface ControlHandlers {
   status(): StatusSnapshot;
-  scale(unit: string, replicas: number): { unit: string; from: number; to: number };
-  cronRun(name: string, args?: readonly string[]): { started: boolean; run?: string; reason?: string };
+  scale(unit: string, replicas: number): ScaleResult | Promise<ScaleResult>;
+  cronRun(name: string, args?: readonly string[]): CronRunResult | Promise<CronRunResult>;
   jobRun(name: string, args: string[]): Promise<{ run: string; code: number | null; outcome: string }>;
   logs(limit: number): LogLine[];
 }

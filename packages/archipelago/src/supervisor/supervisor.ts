@@ -39,6 +39,8 @@ export class Supervisor {
   private stopping: Promise<void> | undefined;
   private closeBroker: (() => Promise<void>) | undefined;
   private backlogReady: Promise<unknown> | undefined;
+  /** Settles once every unit is registered: control requests that name a unit wait for it. */
+  private readonly registered = resolvers();
 
   constructor(readonly service: ResolvedService, private readonly opts: SupervisorOptions = {}) {
     this.state = new SupervisorState(service.name, service.root);
@@ -62,7 +64,14 @@ export class Supervisor {
 
   async start(): Promise<void> {
     const units = this.units;
-    this.control = await startControlServer(this.service.root, this.handlers());
+    // Open from the first moment, so `status` answers during a slow start; requests that name a
+    // unit (scale, cron run) wait until the units are registered instead of finding none.
+    const h = this.handlers();
+    this.control = await startControlServer(this.service.root, {
+      ...h,
+      scale: async (name, replicas) => { await this.registered.promise; return h.scale(name, replicas); },
+      cronRun: async (name, args) => { await this.registered.promise; return h.cronRun(name, args); },
+    });
     try {
       this.db = await openDatabase(this.service, (m) => this.logs.info(m));
       this.state.database = { url: redact(this.db.url), embedded: this.db.embedded };
@@ -91,10 +100,13 @@ export class Supervisor {
           this.state.addUnit({ name: unit.name, kind: 'job', priority: unit.priority, port: null, replicas: { min: 0, max: 1, desired: 0, ready: 0 }, cron: null });
         }
       }
+      this.registered.resolve();
       for (const unit of units) {
         if (unit.kind === 'api' || unit.kind === 'realtime') this.logs.info(`${unit.name} (${unit.kind}) on http://localhost:${unit.port}`, { unit: unit.name, url: `http://localhost:${unit.port}` });
       }
     } catch (e) {
+      this.registered.reject(new ArchipelagoError('ARCH_E_USAGE', `the supervisor did not start: ${(e as Error).message}`));
+      this.registered.promise.catch(() => {});
       await this.stop();
       throw e;
     }
@@ -221,4 +233,12 @@ function redact(url: string): string {
   } catch {
     return url;
   }
+}
+
+/** `Promise.withResolvers` (Node 22) for Node 20. */
+function resolvers(): { promise: Promise<void>; resolve(): void; reject(e: unknown): void } {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+  return { promise, resolve, reject };
 }

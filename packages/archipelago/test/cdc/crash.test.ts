@@ -11,7 +11,7 @@ let sink: SinkBroker;
 const children: RelayChild[] = [];
 
 beforeAll(async () => {
-  url = await createTestDatabase('cdccrash');
+  url = await createTestDatabase('cdccrash', { replication: true });
   pool = new pg.Pool({ connectionString: url, max: 4 });
   sink = new SinkBroker(url);
   await sink.init();

@@ -20,7 +20,7 @@ let consumer: ConsumerHandle | undefined;
 const logger = pino({ level: 'silent' });
 
 beforeAll(async () => {
-  url = await createTestDatabase('cdcpipe');
+  url = await createTestDatabase('cdcpipe', { replication: true });
   pool = new pg.Pool({ connectionString: url, max: 4 });
   await pool.query('CREATE TABLE posts (id int PRIMARY KEY, title text NOT NULL, votes int NOT NULL DEFAULT 0)');
   broker = createPostgresBroker({ databaseUrl: url });

@@ -48,7 +48,7 @@ async function inTransaction(fn: (c: pg.PoolClient) => Promise<void>): Promise<v
 }
 
 beforeAll(async () => {
-  url = await createTestDatabase('cdc');
+  url = await createTestDatabase('cdc', { replication: true });
   pool = new pg.Pool({ connectionString: url, max: 4 });
   broker = new SinkBroker(url);
   await broker.init();

@@ -3,13 +3,16 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 
-export function adminUrl(): string {
-  return inject('pgAdminUrl');
+export function adminUrl(opts: { replication?: boolean } = {}): string {
+  return opts.replication ? inject('pgCdcAdminUrl') : inject('pgAdminUrl');
 }
 
-/** Creates an empty database and returns its URL. */
-export async function createTestDatabase(prefix = 't'): Promise<string> {
-  const admin = adminUrl();
+/**
+ * Creates an empty database and returns its URL. `replication: true` puts it on the cluster kept
+ * for files that create logical replication slots (see global-setup.ts).
+ */
+export async function createTestDatabase(prefix = 't', opts: { replication?: boolean } = {}): Promise<string> {
+  const admin = adminUrl(opts);
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const c = new pg.Client({ connectionString: admin });
   await c.connect();

@@ -11,7 +11,7 @@ const CONFIG = path.resolve(here, '../fixtures/hosts/archipelago.config.ts');
 let databaseUrl: string;
 
 beforeAll(async () => {
-  databaseUrl = await createTestDatabase('hosts_cdc');
+  databaseUrl = await createTestDatabase('hosts_cdc', { replication: true });
   const c = new pg.Client({ connectionString: databaseUrl });
   await c.connect();
   await c.query('CREATE TABLE fixture_rows (id int PRIMARY KEY, note text)');

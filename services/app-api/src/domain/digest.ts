@@ -25,63 +25,75 @@ const CANDIDATES_SQL = `SELECT DISTINCT ON (c.id) c.id::text, c.title, c.url, a.
         ORDER BY p.upvotes DESC, p.comment_count DESC, p.id DESC LIMIT $3) c
      JOIN users a ON a.id = c.author_id`;
 
-/**
- * Each tag's best posts of the week, per process: every batch of a run asks for the same tags, and
- * ranking them is the one expensive query of the digest (hundreds of ms on 175,000 posts). Cached
- * for a minute unless `now` is given (then computed for that instant).
- */
-const candidateCache = new Map<string, { at: number; posts: Promise<DigestPost[]> }>();
+/** Best first: upvotes, then comments, then the newer post (ids are below 2^53 and grow). */
+const byRank = (a: DigestPost, b: DigestPost) => b.upvotes - a.upvotes || b.comments - a.comments || Number(b.id) - Number(a.id);
 
-async function candidates(db: Queryable, tags: readonly string[], now: Date | undefined): Promise<DigestPost[]> {
-  if (tags.length === 0) return [];
-  if (now) return (await db.query<DigestPost>(CANDIDATES_SQL, [tags, now, PER_TAG])).rows;
+/**
+ * The best posts of the week in the given tags, ranked, per process: every batch of a run asks for
+ * (nearly always) the same tags, and ranking them is the one expensive query of the digest
+ * (hundreds of ms on 175,000 posts). Cached for a minute per tag set, unless `now` is given (then
+ * computed for that instant).
+ */
+const candidateCache = new Map<string, { at: number; ranked: Promise<DigestPost[]> }>();
+
+function rankedCandidates(db: Queryable, tags: readonly string[], now: Date | undefined): Promise<DigestPost[]> {
+  if (tags.length === 0) return Promise.resolve([]);
+  const load = (at: Date) => db.query<DigestPost>(CANDIDATES_SQL, [tags, at, PER_TAG]).then((r) => r.rows.sort(byRank));
+  if (now) return load(now);
+  const key = [...tags].sort().join('\u0000');
+  const hit = candidateCache.get(key);
   const at = Date.now();
-  const missing = tags.filter((t) => !(at - (candidateCache.get(t)?.at ?? -Infinity) < CANDIDATES_TTL_MS));
-  if (missing.length) {
-    const all = db.query<DigestPost>(CANDIDATES_SQL, [missing, new Date(at), PER_TAG]).then((r) => r.rows);
-    // A failed query is not cached: the next batch asks again.
-    all.catch(() => { for (const t of missing) if (candidateCache.get(t)?.at === at) candidateCache.delete(t); });
-    for (const t of missing) candidateCache.set(t, { at, posts: all.then((rows) => rows.filter((p) => p.tags.includes(t))) });
-  }
-  const seen = new Set<string>();
-  const out: DigestPost[] = [];
-  for (const list of await Promise.all(tags.map((t) => candidateCache.get(t)!.posts))) {
-    for (const p of list) if (!seen.has(p.id)) { seen.add(p.id); out.push(p); }
-  }
-  return out;
+  if (hit && at - hit.at < CANDIDATES_TTL_MS) return hit.ranked;
+  const ranked = load(new Date(at));
+  candidateCache.set(key, { at, ranked });
+  // A failed query is not kept: the next batch asks again.
+  ranked.catch(() => { if (candidateCache.get(key)?.ranked === ranked) candidateCache.delete(key); });
+  return ranked;
 }
 
 /**
  * The week's top posts for each opted-in user of the batch, in their followed tags, excluding
- * their own and those they bookmarked. The per-tag candidates are shared by the batches of a run
- * (see `candidates`); each batch costs one user query and one bookmark query.
+ * their own and those they bookmarked. The ranked candidates are shared by the batches of a run
+ * (see `rankedCandidates`); each batch costs one user query and one bookmark query.
  */
 export async function selectDigests(db: Queryable, userIds: readonly string[], opts: { limit: number; now?: Date }): Promise<Map<string, { user: Recipient; posts: DigestPost[] }>> {
   const users = (await db.query<Recipient>(
     `SELECT id::text, username, email, tags FROM users WHERE id = ANY($1::bigint[]) AND digest_opt_in`, [userIds])).rows;
-  const pool = await candidates(db, [...new Set(users.flatMap((u) => u.tags))], opts.now);
-  const bookmarked = new Set((await db.query<{ k: string }>(
-    `SELECT user_id || ':' || post_id AS k FROM bookmarks WHERE user_id = ANY($1::bigint[]) AND post_id = ANY($2::bigint[])`,
-    [users.map((u) => u.id), pool.map((c) => c.id)])).rows.map((r) => r.k));
-  const ranked = [...pool].sort((a, b) => b.upvotes - a.upvotes || b.comments - a.comments || Number(BigInt(b.id) - BigInt(a.id)));
+  const ranked = await rankedCandidates(db, [...new Set(users.flatMap((u) => u.tags))], opts.now);
+  const bookmarks = new Map<string, Set<string>>();
+  for (const r of (await db.query<{ user_id: string; post_id: string }>(
+    `SELECT user_id::text, post_id::text FROM bookmarks WHERE user_id = ANY($1::bigint[])`, [users.map((u) => u.id)])).rows) {
+    const set = bookmarks.get(r.user_id);
+    if (set) set.add(r.post_id);
+    else bookmarks.set(r.user_id, new Set([r.post_id]));
+  }
   const out = new Map<string, { user: Recipient; posts: DigestPost[] }>();
   for (const user of users) {
     const follows = new Set(user.tags);
+    const marked = bookmarks.get(user.id);
     const posts: DigestPost[] = [];
     for (const p of ranked) {
       if (posts.length >= opts.limit) break;
-      if (p.authorId !== user.id && p.tags.some((t) => follows.has(t)) && !bookmarked.has(`${user.id}:${p.id}`)) posts.push(p);
+      if (p.authorId !== user.id && p.tags.some((t) => follows.has(t)) && !marked?.has(p.id)) posts.push(p);
     }
     out.set(user.id, { user, posts });
   }
   return out;
 }
 
+type PostView = DigestPost & { link: string; tagList: string };
+/** A post as the templates show it, made once per post and app URL: the same posts fill most digests. */
+const views = new WeakMap<DigestPost, { appUrl: string; view: PostView }>();
+function view(p: DigestPost, appUrl: string): PostView {
+  const hit = views.get(p);
+  if (hit?.appUrl === appUrl) return hit.view;
+  const v = { ...p, link: p.url ?? `${appUrl}/posts/${p.id}`, tagList: p.tags.map((t) => `#${t}`).join(' ') };
+  views.set(p, { appUrl, view: v });
+  return v;
+}
+
 export function renderDigest(user: Recipient, posts: readonly DigestPost[], week: string, appUrl: string): { subject: string; html: string; text: string } {
-  const data = {
-    username: user.username, week, settingsUrl: `${appUrl}/docs`,
-    posts: posts.map((p) => ({ ...p, link: p.url ?? `${appUrl}/posts/${p.id}`, tagList: p.tags.map((t) => `#${t}`).join(' ') })),
-  };
+  const data = { username: user.username, week, settingsUrl: `${appUrl}/docs`, posts: posts.map((p) => view(p, appUrl)) };
   return { subject: `Your week ${week}: ${posts[0]?.title ?? 'top posts'}`, html: templates.html(data), text: templates.text(data) };
 }
 
@@ -119,10 +131,14 @@ export async function sendDigests(db: Queryable, transport: Transport, digests: 
   const mailbox = `digest-${week}`;
   const release = (users: readonly { user: Recipient }[]) => users.length === 0 ? undefined
     : db.query(`DELETE FROM digest_sends WHERE user_id = ANY($1::bigint[]) AND week = $2 AND status = 'sending'`, [users.map((d) => d.user.id), week]);
+  // An upsert rather than an UPDATE … FROM: the conflict check always goes through the primary key,
+  // where an UPDATE planned while the table was nearly empty keeps scanning it as it grows.
   const markSent = (users: readonly { user: Recipient }[]) => users.length === 0 ? undefined
     : db.query(
-      `UPDATE digest_sends d SET status = 'sent', sent_at = now(), message_id = m.mid FROM unnest($1::bigint[], $3::text[]) AS m(id, mid)
-        WHERE d.user_id = m.id AND d.week = $2 AND d.status = 'sending'`,
+      `INSERT INTO digest_sends AS d (user_id, week, status, sent_at, message_id)
+       SELECT m.id, $2, 'sent', now(), m.mid FROM unnest($1::bigint[], $3::text[]) AS m(id, mid)
+       ON CONFLICT (user_id, week) DO UPDATE SET status = 'sent', sent_at = excluded.sent_at, message_id = excluded.message_id
+        WHERE d.status = 'sending'`,
       [users.map((d) => d.user.id), week, users.map((d) => digestMessageId(d.user.id, week))]);
   if (opts.signal?.aborted) {
     await release(toSend);
@@ -149,18 +165,23 @@ export async function sendDigests(db: Queryable, transport: Transport, digests: 
 }
 
 /**
- * Marks and returns the users due a digest now: opted in, local time Monday 08:00 or later, not
- * yet queued for their local ISO week. The mark is what makes hourly runs (and overlapping ones)
- * queue each user once a week; a run missed at 08:00 is caught up by the next hourly one.
+ * Marks and returns the users due a digest now: opted in, local time Monday 08:00 or later, their
+ * time zone not yet queued for its local ISO week. The (zone, week) mark is what makes hourly runs
+ * (and overlapping ones: the insert takes each pair once) queue each user once a week; a run missed
+ * at 08:00 is caught up by the next hourly one. Someone who signs up or opts in after their zone
+ * was queued gets their first digest the week after.
  */
 export async function dueUsers(db: Queryable, opts: { now?: Date; anyTime?: boolean } = {}): Promise<{ id: string; week: string }[]> {
   const { rows } = await db.query<{ id: string; week: string }>(
-    `WITH due AS (
-       SELECT id, to_char($1::timestamptz AT TIME ZONE time_zone, 'IYYY-"W"IW') AS week FROM users
-        WHERE digest_opt_in AND ($2 OR (extract(isodow FROM $1::timestamptz AT TIME ZONE time_zone) = 1
-                                    AND extract(hour FROM $1::timestamptz AT TIME ZONE time_zone) >= 8)))
-     UPDATE users u SET digest_queued_week = due.week FROM due
-      WHERE u.id = due.id AND u.digest_queued_week IS DISTINCT FROM due.week
-     RETURNING u.id::text, due.week`, [opts.now ?? new Date(), opts.anyTime ?? false]);
+    `WITH zones AS (
+       SELECT z.time_zone, to_char($1::timestamptz AT TIME ZONE z.time_zone, 'IYYY-"W"IW') AS week
+         FROM (SELECT DISTINCT time_zone FROM users WHERE digest_opt_in) z
+        WHERE $2 OR (extract(isodow FROM $1::timestamptz AT TIME ZONE z.time_zone) = 1
+                     AND extract(hour FROM $1::timestamptz AT TIME ZONE z.time_zone) >= 8)),
+     marked AS (
+       INSERT INTO digest_zone_runs (time_zone, week) SELECT time_zone, week FROM zones
+       ON CONFLICT DO NOTHING RETURNING time_zone, week)
+     SELECT u.id::text, m.week FROM users u JOIN marked m ON m.time_zone = u.time_zone
+      WHERE u.digest_opt_in ORDER BY u.id`, [opts.now ?? new Date(), opts.anyTime ?? false]);
   return rows;
 }

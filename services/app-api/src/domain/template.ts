@@ -4,7 +4,11 @@
 export type Render = (data: unknown) => string;
 
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-export const escapeHtml = (v: unknown): string => String(v ?? '').replace(/[&<>"']/g, (c) => ESC[c]!);
+const SPECIAL = /[&<>"']/;
+export const escapeHtml = (v: unknown): string => {
+  const s = String(v ?? '');
+  return SPECIAL.test(s) ? s.replace(/[&<>"']/g, (c) => ESC[c]!) : s;
+};
 const plain = (v: unknown): string => String(v ?? '');
 
 const PATH = /^(\.|[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*)$/;

@@ -1,6 +1,6 @@
 // Mail transports: a file outbox (mbox files under `<root>/.archipelago/outbox/`) by default,
 // SMTP through nodemailer when SMTP_URL is set. Both hand over the same MIME text (see mime.ts).
-import { appendFile, mkdir } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { addressOf, buildMime, type Mail } from './mime.js';
@@ -41,7 +41,8 @@ export function failedBeforeDelivery(err: unknown): boolean {
 
 /** mboxrd: every line starting with `From ` (after any `>`s) gets one more `>`. */
 export function mboxEntry(raw: string, from: string, date: Date): string {
-  const body = raw.replace(/\r\n/g, '\n').replace(/^(>*From )/gm, '>$1');
+  const lf = raw.includes('\r') ? raw.replace(/\r\n/g, '\n') : raw;
+  const body = /^>*From /m.test(lf) ? lf.replace(/^(>*From )/gm, '>$1') : lf;
   return `From ${from} ${date.toUTCString().replace(',', '')}\n${body}${body.endsWith('\n') ? '' : '\n'}\n`;
 }
 
@@ -60,11 +61,20 @@ export function outboxTransport(dir: string): Transport {
       }
       const now = new Date();
       let entries = '';
-      for (const mail of mails) entries += mboxEntry(buildMime(mail, now), 'app-api@localhost', now);
-      // One append for the whole chunk: concurrent replicas never interleave partial entries. A
-      // failed append may have written part of it, so it is not known to be before delivery.
+      for (const mail of mails) entries += mboxEntry(buildMime(mail, now, '\n'), 'app-api@localhost', now);
+      // One write(2) on an O_APPEND descriptor for the whole chunk: Linux serialises appends to a
+      // regular file, so concurrent replicas never interleave entries. (fs.appendFile splits data
+      // over 512 KiB into several writes, and a 100-mail chunk is larger.) A failed or short write
+      // may have stored part of it, so it is not known to be before delivery.
+      const data = Buffer.from(entries);
       try {
-        await appendFile(path.join(dir, `${mailbox}.mbox`), entries);
+        const fh = await open(path.join(dir, `${mailbox}.mbox`), 'a');
+        try {
+          const { bytesWritten } = await fh.write(data);
+          if (bytesWritten !== data.length) throw new Error(`short write to ${mailbox}.mbox: ${bytesWritten} of ${data.length} bytes`);
+        } finally {
+          await fh.close();
+        }
       } catch (err) {
         throw new SendError(0, false, err);
       }

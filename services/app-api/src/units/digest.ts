@@ -6,7 +6,7 @@ import { transportFor, type Transport } from '../domain/transport.js';
 import { digest, type DigestBatch } from '../topics.js';
 
 /** Users claimed, sent and marked together: the most a crash can leave `sending` per batch. */
-export const SEND_CHUNK = 50;
+export const SEND_CHUNK = 100;
 
 let transport: Transport | undefined;
 
