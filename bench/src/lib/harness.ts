@@ -3,7 +3,7 @@
 // processes (each in its own process group, always ended), and bearer tokens made in SQL.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -122,10 +122,15 @@ export async function appConfig(dir: string, overrides: Record<string, Record<st
 }
 
 /** A child in its own process group, ended with the whole group. */
-export function spawnGroup(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; log?: string } = {}): ChildProcess & { output: () => string } {
+export function spawnGroup(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ChildProcess & { output: () => string } {
   const child = spawn(cmd, args, { cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  const keep = (b: Buffer) => { out = (out + b.toString()).slice(-20_000); };
+  // BENCH_CHILD_LOG=<file>: everything the children print, kept whole (the tail is kept in memory).
+  const log = process.env.BENCH_CHILD_LOG;
+  const keep = (b: Buffer) => {
+    out = (out + b.toString()).slice(-20_000);
+    if (log) appendFileSync(log, b);
+  };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   return Object.assign(child, { output: () => out });

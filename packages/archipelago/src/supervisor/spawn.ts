@@ -45,11 +45,22 @@ export function unitEnv(opts: SpawnOptions): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * `ARCHIPELAGO_CPU_PROFILE=<dir>`: every replica writes V8 CPU profiles into `<dir>/<replica>/`
+ * when it exits (one per thread: the module loader runs in a thread of its own; open them in
+ * Chrome DevTools or speedscope). Node refuses `--cpu-prof` in NODE_OPTIONS, so the supervisor
+ * passes it to each child itself.
+ */
+function profileArgs(opts: SpawnOptions): string[] {
+  const dir = process.env.ARCHIPELAGO_CPU_PROFILE;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(path.resolve(dir), opts.replica)}`] : [];
+}
+
 export function forkUnit(opts: SpawnOptions): Worker {
   cluster.setupPrimary({
     exec: opts.exec ?? BIN,
     args: ['run', opts.unit.name, '--config', opts.service.configPath, ...(opts.args?.length ? ['--', ...opts.args] : [])],
-    execArgv: ['--import', TSX_LOADER],
+    execArgv: ['--import', TSX_LOADER, ...profileArgs(opts)],
     cwd: opts.service.root,
     silent: true,
   });

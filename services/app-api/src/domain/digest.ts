@@ -54,23 +54,22 @@ function rankedCandidates(db: Queryable, tags: readonly string[], now: Date | un
 /**
  * The week's top posts for each opted-in user of the batch, in their followed tags, excluding
  * their own and those they bookmarked. The ranked candidates are shared by the batches of a run
- * (see `rankedCandidates`); each batch costs one user query and one bookmark query.
+ * (see `rankedCandidates`); each batch costs one query, for its users and their bookmarks.
  */
 export async function selectDigests(db: Queryable, userIds: readonly string[], opts: { limit: number; now?: Date }): Promise<Map<string, { user: Recipient; posts: DigestPost[] }>> {
-  const users = (await db.query<Recipient>(
-    `SELECT id::text, username, email, tags FROM users WHERE id = ANY($1::bigint[]) AND digest_opt_in`, [userIds])).rows;
-  const ranked = await rankedCandidates(db, [...new Set(users.flatMap((u) => u.tags))], opts.now);
-  const bookmarks = new Map<string, Set<string>>();
-  for (const r of (await db.query<{ user_id: string; post_id: string }>(
-    `SELECT user_id::text, post_id::text FROM bookmarks WHERE user_id = ANY($1::bigint[])`, [users.map((u) => u.id)])).rows) {
-    const set = bookmarks.get(r.user_id);
-    if (set) set.add(r.post_id);
-    else bookmarks.set(r.user_id, new Set([r.post_id]));
-  }
+  // Each user with their bookmarks, in one round trip.
+  const rows = (await db.query<Recipient & { bookmarks: string[] }>({
+    name: 'digest-recipients',
+    text: `SELECT u.id::text, u.username, u.email, u.tags,
+            coalesce((SELECT array_agg(b.post_id::text) FROM bookmarks b WHERE b.user_id = u.id), '{}') AS bookmarks
+       FROM users u WHERE u.id = ANY($1::bigint[]) AND u.digest_opt_in`,
+    values: [userIds],
+  })).rows;
+  const ranked = await rankedCandidates(db, [...new Set(rows.flatMap((u) => u.tags))], opts.now);
   const out = new Map<string, { user: Recipient; posts: DigestPost[] }>();
-  for (const user of users) {
+  for (const { bookmarks, ...user } of rows) {
     const follows = new Set(user.tags);
-    const marked = bookmarks.get(user.id);
+    const marked = bookmarks.length ? new Set(bookmarks) : undefined;
     const posts: DigestPost[] = [];
     for (const p of ranked) {
       if (posts.length >= opts.limit) break;
@@ -115,12 +114,15 @@ export const digestMessageId = (userId: string, week: string): string => `digest
 export async function sendDigests(db: Queryable, transport: Transport, digests: readonly { user: Recipient; posts: DigestPost[] }[], week: string, opts: SendOptions): Promise<Record<SendOutcome, number>> {
   const counts: Record<SendOutcome, number> = { sent: 0, empty: 0, skipped: 0 };
   if (!digests.length) return counts;
-  const { rows } = await db.query<{ user_id: string }>(
-    `INSERT INTO digest_sends (user_id, week, status, post_ids)
+  // Named statements: planned once per connection, not once per chunk.
+  const { rows } = await db.query<{ user_id: string }>({
+    name: 'digest-claim',
+    text: `INSERT INTO digest_sends (user_id, week, status, post_ids)
      SELECT u.id, $2, CASE WHEN u.posts = '' THEN 'empty' ELSE 'sending' END, string_to_array(u.posts, ',')::bigint[]
        FROM unnest($1::bigint[], $3::text[]) AS u(id, posts)
      ON CONFLICT DO NOTHING RETURNING user_id::text`,
-    [digests.map((d) => d.user.id), week, digests.map((d) => d.posts.map((p) => p.id).join(','))]);
+    values: [digests.map((d) => d.user.id), week, digests.map((d) => d.posts.map((p) => p.id).join(','))],
+  });
   const claimed = new Set(rows.map((r) => r.user_id));
   const toSend: { user: Recipient; posts: DigestPost[] }[] = [];
   for (const d of digests) {
@@ -134,12 +136,14 @@ export async function sendDigests(db: Queryable, transport: Transport, digests: 
   // An upsert rather than an UPDATE … FROM: the conflict check always goes through the primary key,
   // where an UPDATE planned while the table was nearly empty keeps scanning it as it grows.
   const markSent = (users: readonly { user: Recipient }[]) => users.length === 0 ? undefined
-    : db.query(
-      `INSERT INTO digest_sends AS d (user_id, week, status, sent_at, message_id)
+    : db.query({
+      name: 'digest-mark-sent',
+      text: `INSERT INTO digest_sends AS d (user_id, week, status, sent_at, message_id)
        SELECT m.id, $2, 'sent', now(), m.mid FROM unnest($1::bigint[], $3::text[]) AS m(id, mid)
        ON CONFLICT (user_id, week) DO UPDATE SET status = 'sent', sent_at = excluded.sent_at, message_id = excluded.message_id
         WHERE d.status = 'sending'`,
-      [users.map((d) => d.user.id), week, users.map((d) => digestMessageId(d.user.id, week))]);
+      values: [users.map((d) => d.user.id), week, users.map((d) => digestMessageId(d.user.id, week))],
+    });
   if (opts.signal?.aborted) {
     await release(toSend);
     throw new Error('shutting down; the batch is retried (users already sent are skipped)');
