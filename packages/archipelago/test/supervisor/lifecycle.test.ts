@@ -1,5 +1,8 @@
-// The supervisor's edges: nothing survives it when it is SIGKILLed, a failing deploy job stops
-// `up` with the job's output, and commands report when no supervisor runs.
+// The supervisor's edges: nothing survives it when it is SIGKILLed, replicas write CPU profiles on
+// request, a failing deploy job stops `up` with the job's output, and commands report when no
+// supervisor runs.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTestDatabase } from '../support/db.js';
 import { cli, copyFixture, freePort, groupMembers, killGroup, removeDir, startUp, status, waitFor, type Running } from './helpers.js';
@@ -28,6 +31,20 @@ describe('archipelago up: lifecycle', () => {
     process.kill(sup.pid, 'SIGKILL');
     await sup.exited;
     await waitFor('children gone', () => groupMembers(sup!.pid).length === 0, 15_000);
+  });
+
+  it('writes a CPU profile per replica when ARCHIPELAGO_CPU_PROFILE names a folder', async () => {
+    dir = copyFixture();
+    const profiles = path.join(dir, 'profiles');
+    sup = startUp(dir, ['--only', 'web'], { DATABASE_URL: await createTestDatabase('sup'), FIXTURE_PORT: String(await freePort()), ARCHIPELAGO_CPU_PROFILE: profiles });
+    const d = dir;
+    await waitFor('web ready', async () => (await status(d)).units.find((u) => u.name === 'web' && u.replicas.ready === 1), 120_000);
+    process.kill(sup.pid, 'SIGTERM');
+    await sup.exited;
+    const written = readdirSync(path.join(profiles, 'web-1')).filter((f) => f.endsWith('.cpuprofile'));
+    expect(written.length).toBeGreaterThanOrEqual(1);
+    const profile = JSON.parse(readFileSync(path.join(profiles, 'web-1', written[0]!), 'utf8')) as { nodes: unknown[]; samples: unknown[] };
+    expect(profile.nodes.length).toBeGreaterThan(1);
   });
 
   it('stops with ARCH_E_DEPLOY_JOB_FAILED and the job\'s output when a deploy job fails', async () => {
