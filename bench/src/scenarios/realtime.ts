@@ -17,8 +17,9 @@ import { higher, lower, percentile, type Figure, type Scenario, type Size } from
 import { appConfig, appRoot, endGroup, sleep, startSupervisor, status, tokens, workspace, r2, type Stack } from '../lib/harness.js';
 
 const PLAN = {
-  small: { connections: 200, perProcess: 200, events: 100, rate: 50 },
-  full: { connections: 18_000, perProcess: 4500, events: 2000, rate: 200 },
+  small: { connections: 200, perProcess: 200, events: 100, rate: 50, settleMs: 500 },
+  // settleMs: the pause between opening the connections and timing sends, the same on both sides.
+  full: { connections: 18_000, perProcess: 4500, events: 2000, rate: 200, settleMs: 5000 },
 } as const;
 
 const lib = path.join(path.dirname(fileURLToPath(import.meta.url)), '../lib');
@@ -104,6 +105,7 @@ async function run(size: Size): Promise<Figure[]> {
     const b = await connect(`ws://127.0.0.1:${barePort}/live`, toks.slice(0, plan.connections).map((t) => t.token), plan.perProcess, ws.stack);
     await sleep(2000);
     const bareRss1 = rssOf(bare.pid!);
+    await sleep(plan.settleMs);
     await ask(bare, { cmd: 'events', rate: plan.rate, count: plan.events }, 120_000);
     const bareLat = await collect(b.clients, plan.events, 30_000);
     await closeAll(b.clients);
@@ -127,6 +129,7 @@ async function run(size: Size): Promise<Figure[]> {
     console.log(`  one replica: ${o.opened} opened (${o.failed} failed) in ${connectSecs.toFixed(1)} s; status reports ${held}; RSS ${(rss0 / 2 ** 20).toFixed(0)} → ${(rss1 / 2 ** 20).toFixed(0)} MiB; bare ${(bareRss0 / 2 ** 20).toFixed(0)} → ${(bareRss1 / 2 ** 20).toFixed(0)} MiB`);
 
     // Latency: `live` notifications broadcast through the service's broker at a fixed rate.
+    await sleep(plan.settleMs);
     const broker = createPostgresBroker({ databaseUrl: url });
     await broker.init();
     const messaging = createMessaging(broker, { unit: 'bench', logger: pino({ level: 'warn' }) });

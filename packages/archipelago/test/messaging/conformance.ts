@@ -97,6 +97,27 @@ export function runBrokerConformance(opts: ConformanceOptions): void {
       expect(c3.got).toHaveLength(0);
     });
 
+    test('a busy consumer holds a bounded share: a second consumer started later gets the rest', async () => {
+      const b1 = await fresh();
+      const b2 = await fresh();
+      const t = `t-${uid()}`;
+      const s = spec(`s-${uid()}`, t, { concurrency: 1 });
+      await b1.ensureSubscription(s);
+      await b1.publish(t, Array.from({ length: 300 }, (_, i) => msg({ i })));
+      let release!: () => void;
+      const released = new Promise<void>((r) => { release = r; });
+      // The first consumer's one handler blocks: whatever it pulled meanwhile stays with it.
+      const busy = await consume(b1, s, async () => { await released; return { ok: true }; });
+      await until('the busy handler', () => busy.got.length === 1);
+      await new Promise((r) => setTimeout(r, 500));
+      const late = await consume(b2, { ...s, concurrency: 4 });
+      await until('the late consumer handling most of the backlog', () => late.got.length >= 200);
+      release();
+      await until('everything handled', () => new Set([...busy.got, ...late.got].map((d) => d.id)).size === 300);
+      await busy.handle.stop(1000);
+      await late.handle.stop(1000);
+    });
+
     test('competing consumers across processes share one subscription and together handle everything', async () => {
       const b = await fresh();
       const t = `t-${uid()}`; const s = spec(`s-${uid()}`, t, { concurrency: 1 });
