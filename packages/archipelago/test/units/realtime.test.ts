@@ -119,6 +119,22 @@ describe('realtime host', { timeout: 120_000 }, () => {
     hb.r.kill();
   });
 
+  it('sweeps a large hub in slices and still finds a dead peer behind the first ones', async () => {
+    const hb = await startRealtime({ FIXTURE_HEARTBEAT_MS: '1500' });
+    // 1,200 healthy peers first, so the dead one is in the third slice of the sweep.
+    const healthy = Array.from({ length: 1200 }, () => client(`${hb.ws}?token=good`));
+    await Promise.all(healthy.map((c) => c.next((m) => m.type === 'welcome')));
+    const dead = client(`${hb.ws}?token=good`, { autoPong: false });
+    await dead.next((m) => m.type === 'welcome');
+    expect((await dead.closed).code).toBe(1006);
+    await hb.r.log((l) => l.msg === 'dropped a dead peer');
+    const first = healthy[0]!;
+    first.send({ type: 'echo', still: 'here' });
+    expect(await first.next((m) => m.type === 'echo')).toMatchObject({ data: { still: 'here' } });
+    for (const c of healthy) c.ws.terminate();
+    hb.r.kill();
+  });
+
   it('drains by telling each client to reconnect later and closing with 1012, then exits 0', async () => {
     const c = client(`${rt.ws}?token=good`);
     await c.next((m) => m.type === 'welcome');
