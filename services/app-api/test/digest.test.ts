@@ -120,6 +120,8 @@ describe('digest sending', () => {
     expect(toBob.all).not.toContain('Post b1');
     const sends = (await ctx.db.query(`SELECT user_id::text, status FROM digest_sends WHERE week = '2026-W40' ORDER BY user_id`)).rows;
     expect(sends).toEqual([{ user_id: ids.alice, status: 'sent' }, { user_id: ids.bob, status: 'sent' }, { user_id: ids.dora, status: 'empty' }]);
+    const { rows: [bobSend] } = await ctx.db.query(`SELECT message_id FROM digest_sends WHERE week = '2026-W40' AND user_id = $1`, [ids.bob]);
+    expect(`<${bobSend.message_id}>`).toBe(toBob.messageId);
   });
 
   it('delivers the same digests through SMTP, retries a refused connection, and never sends twice', async () => {

@@ -100,7 +100,7 @@ export type SendOutcome = 'sent' | 'empty' | 'skipped';
 
 export interface SendOptions { from: string; appUrl: string; signal?: AbortSignal }
 
-/** The digest's Message-ID: one per user and week, so a receiving system can spot a duplicate. */
+/** The digest's Message-ID: one per user and week, so a receiving system can spot a duplicate (the sent mark writes the same in SQL). */
 export const digestMessageId = (userId: string, week: string): string => `digest-${week}-${userId}@app-api.localhost`;
 
 /**
@@ -139,10 +139,10 @@ export async function sendDigests(db: Queryable, transport: Transport, digests: 
     : db.query({
       name: 'digest-mark-sent',
       text: `INSERT INTO digest_sends AS d (user_id, week, status, sent_at, message_id)
-       SELECT m.id, $2, 'sent', now(), m.mid FROM unnest($1::bigint[], $3::text[]) AS m(id, mid)
+       SELECT m.id, $2, 'sent', now(), 'digest-' || $2 || '-' || m.id || '@app-api.localhost' FROM unnest($1::bigint[]) AS m(id)
        ON CONFLICT (user_id, week) DO UPDATE SET status = 'sent', sent_at = excluded.sent_at, message_id = excluded.message_id
         WHERE d.status = 'sending'`,
-      values: [users.map((d) => d.user.id), week, users.map((d) => digestMessageId(d.user.id, week))],
+      values: [users.map((d) => d.user.id), week],
     });
   if (opts.signal?.aborted) {
     await release(toSend);
