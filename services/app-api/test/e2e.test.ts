@@ -156,6 +156,16 @@ export default { ...base, migrations: root + '/migrations', units: base.units.ma
     expect(stored).toMatchObject({ upvotes: 1, comments: 1 });
     expect((await call('GET', '/me', a.token)).reputation).toBe(13);
 
+    // `status` shows which cdc replica relays the changes that carried all of the above, and its lag.
+    const relay = await until('an active relay in status', async () => {
+      const r = await cli(['status', '--json']);
+      const changes = (JSON.parse(r.out) as { units: { name: string; replicaList: { cdc?: { state: string; lagBytes: number | null; changesRelayed: number } }[] }[] })
+        .units.find((u) => u.name === 'changes');
+      return changes?.replicaList.map((x) => x.cdc).find((c) => c?.state === 'active' && c.changesRelayed > 0);
+    }, 60_000);
+    expect(relay.lagBytes).toEqual(expect.any(Number));
+    expect((await cli(['status'])).out).toMatch(/changes-\d+:ready\(pid \d+.*active, lag [\d.]+ (B|KiB|MiB) \/ [\d.]+ s, \d+ changes\)/);
+
     // The digest: the cron queues everyone (DIGEST_ANY_TIME=1), the digest unit scales up from 0.
     const outbox = path.join(dir, '.archipelago', 'outbox');
     const mailsTo = (email: string) => (existsSync(outbox) ? readdirSync(outbox) : [])

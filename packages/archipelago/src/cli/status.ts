@@ -4,6 +4,7 @@ import path from 'node:path';
 import { findConfig } from '../service/load.js';
 import { control } from '../supervisor/control.js';
 import type { StatusSnapshot } from '../supervisor/state.js';
+import type { CdcLoad } from '../units/metrics.js';
 import { parseArgs, type Command } from './main.js';
 
 const command: Command = {
@@ -26,7 +27,7 @@ export function render(s: StatusSnapshot): string {
   for (const u of s.units) {
     const detail = u.cron
       ? `next ${u.cron.next ?? '-'}; last ${u.cron.last ? `${u.cron.last.outcome} at ${u.cron.last.startedAt}` : 'never'}; running ${u.cron.running}`
-      : u.replicaList.map((r) => `${r.id}:${r.state}${r.pid ? `(pid ${r.pid}${r.cpu !== null ? `, ${r.cpu}% cpu` : ''}, ${r.inFlight} in flight)` : ''}`).join(' ');
+      : u.replicaList.map((r) => `${r.id}:${r.state}${r.pid ? `(pid ${r.pid}${r.cpu !== null ? `, ${r.cpu}% cpu` : ''}, ${r.cdc ? cdcDetail(r.cdc) : `${r.inFlight} in flight`})` : ''}`).join(' ');
     rows.push([u.name, u.kind, String(u.replicas.desired), String(u.replicas.ready), `${u.replicas.min}..${u.replicas.max}`, u.health, String(u.restarts),
       u.backoff ? `${u.backoff.delayMs} ms` : '-', detail]);
   }
@@ -40,4 +41,11 @@ export function render(s: StatusSnapshot): string {
     }
   }
   return out.join('\n');
+}
+
+/** `active, lag 12.0 KiB / 0.3 s, 1520 changes` or `standby`. */
+export function cdcDetail(c: CdcLoad): string {
+  if (c.state !== 'active') return c.state;
+  const bytes = c.lagBytes === null ? '?' : c.lagBytes < 1024 ? `${c.lagBytes} B` : c.lagBytes < 1024 ** 2 ? `${(c.lagBytes / 1024).toFixed(1)} KiB` : `${(c.lagBytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `active, lag ${bytes} / ${c.lagSeconds.toFixed(1)} s, ${c.changesRelayed} changes`;
 }

@@ -76,6 +76,7 @@ export class ReplicaSlot {
         s.eventLoopLagMs = m.eventLoopLagMs;
         s.requestRate = m.requestRate;
         s.p99Ms = m.p99Ms;
+        if (m.cdc) s.cdc = m.cdc;
         break;
       case 'arch:draining':
         s.state = 'draining';

@@ -2,6 +2,7 @@
 // plus change events, so a browser console can render the same snapshot and follow the events.
 import { EventEmitter } from 'node:events';
 import type { UnitKind, Priority } from '../service/types.js';
+import type { CdcLoad } from '../units/metrics.js';
 
 export type ReplicaPhase = 'starting' | 'running' | 'ready' | 'unready' | 'draining' | 'exited' | 'backoff';
 
@@ -20,6 +21,8 @@ export interface ReplicaStatus {
   /** Requests per second and their p99 in ms, as an api replica last reported them. */
   requestRate?: number;
   p99Ms?: number;
+  /** A cdc replica's relay: active or standby, and its lag (WAL bytes, seconds). */
+  cdc?: CdcLoad;
   /** CPU in percent of one core, as the OS reports it. */
   cpu: number | null;
   memoryBytes: number | null;

@@ -1,11 +1,13 @@
 // Messages between a replica and the local supervisor over Node's IPC channel. The replica side
 // lives here (units/ never imports supervisor/); the supervisor imports these types.
 
+import type { CdcLoad } from './metrics.js';
+
 /** Replica → supervisor. */
 export type ReplicaMessage =
   | { type: 'arch:listening'; adminPort: number; port?: number }
   | { type: 'arch:ready' }
-  | { type: 'arch:load'; inFlight: number; connections: number; handled: number; eventLoopLagMs: number; requestRate?: number; p99Ms?: number }
+  | { type: 'arch:load'; inFlight: number; connections: number; handled: number; eventLoopLagMs: number; requestRate?: number; p99Ms?: number; cdc?: CdcLoad }
   | { type: 'arch:draining' }
   | { type: 'arch:log'; line: string };
 

@@ -39,7 +39,10 @@ export function registerProcessMetrics(registry: Registry, opts: { defaults: boo
   });
 }
 
-export interface LoadSample { inFlight: number; connections: number; handled: number; requestRate?: number; p99Ms?: number }
+/** A cdc relay's state as `status` shows it: which replica is active and how far behind it is. */
+export interface CdcLoad { state: 'standby' | 'active' | 'stopped'; lagBytes: number | null; lagSeconds: number; changesRelayed: number }
+
+export interface LoadSample { inFlight: number; connections: number; handled: number; requestRate?: number; p99Ms?: number; cdc?: CdcLoad }
 
 /** Counts work items (HTTP requests, messages): in flight, handled, rate and p99 latency per report window. */
 export class Meter {

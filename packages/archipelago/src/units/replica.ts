@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import type { OwnedContext } from './context.js';
 import { toSupervisor, type SupervisorMessage } from './ipc.js';
-import { takeEventLoopLagMs, type LoadSample } from './metrics.js';
+import { takeEventLoopLagMs, type CdcLoad, type LoadSample } from './metrics.js';
 
 /** A running unit host inside a replica. */
 export interface Host {
@@ -160,9 +160,10 @@ export class Replica {
   }
 
   private reportLoad(): void {
-    const total = { inFlight: 0, connections: 0, handled: 0, requestRate: 0, p99Ms: 0 };
+    const total: { inFlight: number; connections: number; handled: number; requestRate: number; p99Ms: number; cdc?: CdcLoad } = { inFlight: 0, connections: 0, handled: 0, requestRate: 0, p99Ms: 0 };
     for (const { host } of this.hosts) {
       const l = host.load();
+      if (l.cdc) total.cdc ??= l.cdc;
       total.inFlight += l.inFlight;
       total.connections += l.connections;
       total.handled += l.handled;

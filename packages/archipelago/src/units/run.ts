@@ -67,7 +67,10 @@ async function startCdcHost(unit: ResolvedCdcUnit, ctx: OwnedContext, messaging:
   let cut = false;
   return {
     unit: unit.name, ready: () => true,
-    load: () => ({ inFlight: 0, connections: 0, handled: 0 }),
+    load: () => {
+      const s = relay.status();
+      return { inFlight: 0, connections: 0, handled: s.changesRelayed, cdc: { state: s.state, lagBytes: s.lagBytes, lagSeconds: s.lagSeconds, changesRelayed: s.changesRelayed } };
+    },
     async drain(deadline) {
       let timer: NodeJS.Timeout | undefined;
       const grace = Math.max(0, deadline - Date.now());
