@@ -25,8 +25,10 @@ export function render(s: StatusSnapshot): string {
   const out = [`${s.service}: supervisor pid ${s.pid}, up since ${s.startedAt} (${s.mode}), database ${s.database ? (s.database.embedded ? 'embedded' : 'DATABASE_URL') : 'none'}`, ''];
   const rows = [['UNIT', 'KIND', 'DESIRED', 'READY', 'MIN..MAX', 'HEALTH', 'RESTARTS', 'BACK-OFF', 'DETAIL']];
   for (const u of s.units) {
+    const lastJob = u.jobRuns?.at(-1);
     const detail = u.cron
       ? `next ${u.cron.next ?? '-'}; last ${u.cron.last ? `${u.cron.last.outcome} at ${u.cron.last.startedAt}` : 'never'}; running ${u.cron.running}`
+      : lastJob ? `last ${lastJob.id} ${lastJob.outcome} at ${lastJob.startedAt} (${lastJob.trigger}); ${u.jobRuns!.length} run${u.jobRuns!.length === 1 ? '' : 's'}`
       : u.replicaList.map((r) => `${r.id}:${r.state}${r.pid ? `(pid ${r.pid}${r.cpu !== null ? `, ${r.cpu}% cpu` : ''}, ${r.cdc ? cdcDetail(r.cdc) : `${r.inFlight} in flight`})` : ''}`).join(' ');
     rows.push([u.name, u.kind, String(u.replicas.desired), String(u.replicas.ready), `${u.replicas.min}..${u.replicas.max}`, u.health, String(u.restarts),
       u.backoff ? `${u.backoff.delayMs} ms` : '-', detail]);

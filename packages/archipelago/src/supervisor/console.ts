@@ -1,18 +1,16 @@
 // Serves the local console for a running supervisor: adapts its state, actions and the service's
 // broker to the console's ConsoleSource, so console/ never reads supervisor internals.
-import { randomUUID } from 'node:crypto';
 import { ArchipelagoError, isArchipelagoError } from '../errors.js';
 import type { ConsoleEvent, ConsoleSource, LogLevel, LogLine, RunView, ScaleDecision, TopicView, UnitLoad, UnitView } from '../console/source.js';
 import { startConsole, type ConsoleHandle } from '../console/server.js';
 import { createBroker } from '../messaging/index.js';
 import type { Broker, SubscriptionSpec } from '../messaging/broker.js';
 import { loadCatalog } from '../service/catalog.js';
-import type { CronRun, LogLine as SupervisorLogLine, ScaleDecision as SupervisorDecision, UnitStatus } from './state.js';
+import type { CronRun, JobRun, LogLine as SupervisorLogLine, ScaleDecision as SupervisorDecision, UnitStatus } from './state.js';
 import type { Supervisor } from './supervisor.js';
 
 const LEVELS: Record<number, LogLevel> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 const OMIT = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'service', 'unit', 'replica', 'v']);
-const MAX_JOB_RUNS = 20;
 
 export interface SupervisorConsoleSource extends ConsoleSource {
   close(): Promise<void>;
@@ -22,7 +20,6 @@ export interface SupervisorConsoleSource extends ConsoleSource {
 export function supervisorConsoleSource(sup: Supervisor): SupervisorConsoleSource {
   const state = sup.state;
   const handlers = sup.handlers();
-  const jobRuns = new Map<string, RunView[]>();
   let broker: Broker | undefined;
   let catalog: ReturnType<typeof loadCatalog> | undefined;
   let ensured: Promise<void> | undefined;
@@ -55,7 +52,7 @@ export function supervisorConsoleSource(sup: Supervisor): SupervisorConsoleSourc
   return {
     snapshot: () => {
       const snap = state.snapshot();
-      return { service: snap.service, units: snap.units.map((u) => toUnitView(u, runOn.get(u.name), jobRuns.get(u.name))) };
+      return { service: snap.service, units: snap.units.map((u) => toUnitView(u, runOn.get(u.name))) };
     },
     subscribe(listener) {
       if (listeners.size === 0) {
@@ -85,17 +82,8 @@ export function supervisorConsoleSource(sup: Supervisor): SupervisorConsoleSourc
     async runJob(unit) {
       const def = sup.service.units.find((u) => u.name === unit);
       if (!def || def.kind !== 'job') throw new ArchipelagoError('ARCH_E_UNKNOWN_UNIT', `service "${sup.service.name}" has no job unit "${unit}"`);
-      const runs = jobRuns.get(unit) ?? [];
-      jobRuns.set(unit, runs);
-      const run: { -readonly [K in keyof RunView]: RunView[K] } = { id: randomUUID(), startedAt: new Date().toISOString(), finishedAt: null, status: 'running', trigger: 'manual' };
-      runs.push(run);
-      if (runs.length > MAX_JOB_RUNS) runs.splice(0, runs.length - MAX_JOB_RUNS);
-      // The console answers at once; the run's end shows up as a change.
-      void handlers.jobRun(unit, []).then(
-        (r) => Object.assign(run, { id: r.run, finishedAt: new Date().toISOString(), status: r.outcome === 'ok' ? 'succeeded' : 'failed', error: r.outcome === 'ok' ? undefined : `${r.outcome} (exit code ${r.code})` }),
-        (e: unknown) => Object.assign(run, { finishedAt: new Date().toISOString(), status: 'failed', error: (e as Error).message }),
-      ).then(() => state.changed(unit));
-      state.changed(unit);
+      // The console answers at once; the run is recorded by the supervisor, its end shows up as a change.
+      void handlers.jobRun(unit, []).catch((e: unknown) => sup.logs.warn(`console: job ${unit} did not run: ${(e as Error).message}`));
       return { started: true };
     },
     async topics(): Promise<readonly TopicView[]> {
@@ -143,7 +131,7 @@ export async function attachConsole(sup: Supervisor, opts: { port?: number; host
   }
 }
 
-function toUnitView(u: UnitStatus, runOn: 'deploy' | 'manual' | undefined, jobRuns: readonly RunView[] | undefined): UnitView {
+function toUnitView(u: UnitStatus, runOn: 'deploy' | 'manual' | undefined): UnitView {
   const next = u.backoff?.nextStartAt ? Date.parse(u.backoff.nextStartAt) - Date.now() : null;
   return {
     name: u.name, kind: u.kind, health: u.health, restarts: u.restarts,
@@ -152,14 +140,15 @@ function toUnitView(u: UnitStatus, runOn: 'deploy' | 'manual' | undefined, jobRu
     replicaList: u.replicaList.map((r) => ({ id: r.id, pid: r.pid ?? undefined, state: r.state, restarts: r.restarts })),
     ...(u.port !== null ? { port: u.port } : {}),
     ...(u.cron ? { cron: { schedule: u.cron.schedule, timezone: u.cron.timezone, nextRunAt: u.cron.next, lastRuns: u.cron.runs.map(toRunView) } } : {}),
-    ...(u.kind === 'job' ? { job: { runOn: runOn ?? 'manual', lastRuns: jobRuns ?? [] } } : {}),
+    ...(u.kind === 'job' ? { job: { runOn: runOn ?? 'manual', lastRuns: (u.jobRuns ?? []).map(toRunView) } } : {}),
   };
 }
 
-function toRunView(r: CronRun, i: number): RunView {
+function toRunView(r: CronRun | JobRun, i: number): RunView {
   const status = r.outcome === 'running' ? 'running' : r.outcome === 'ok' ? 'succeeded' : r.outcome === 'skipped' ? 'skipped' : 'failed';
   return {
-    id: `${r.startedAt}-${i}`, startedAt: r.startedAt, finishedAt: r.finishedAt, status,
+    id: 'id' in r ? r.id : `${r.startedAt}-${i}`, startedAt: r.startedAt, finishedAt: r.finishedAt, status,
+    ...('trigger' in r ? { trigger: r.trigger } : {}),
     ...(status === 'failed' ? { error: `${r.outcome}${r.exitCode !== null ? ` (exit code ${r.exitCode})` : ''}` } : {}),
   };
 }

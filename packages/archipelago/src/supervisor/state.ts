@@ -34,6 +34,8 @@ export interface ReplicaStatus {
 }
 
 export interface CronRun { startedAt: string; finishedAt: string | null; exitCode: number | null; outcome: 'running' | 'ok' | 'failed' | 'deadline' | 'replaced' | 'skipped' }
+/** A job run, however it was started: on deploy, `job run`, or the console. */
+export interface JobRun extends CronRun { id: string; trigger: 'deploy' | 'manual' }
 
 export interface UnitStatus {
   name: string;
@@ -47,6 +49,8 @@ export interface UnitStatus {
   health: 'healthy' | 'degraded' | 'down' | 'idle' | 'starting';
   replicaList: ReplicaStatus[];
   cron: { schedule: string; timezone: string; concurrency: string; running: number; next: string | null; last: CronRun | null; runs: CronRun[] } | null;
+  /** A job unit's latest runs, oldest first. */
+  jobRuns?: JobRun[];
   metrics: Record<string, number | null>;
 }
 
@@ -136,6 +140,16 @@ export class SupervisorState extends EventEmitter {
     this.history.push(d);
     if (this.history.length > HISTORY) this.history.splice(0, this.history.length - HISTORY);
     this.emit('scale', d);
+  }
+
+  /** Adds a job run (kept by reference: finish it with `Object.assign` and `changed`). */
+  recordJobRun(name: string, run: JobRun): void {
+    const u = this.units.get(name);
+    if (!u) return;
+    const runs = (u.jobRuns ??= []);
+    runs.push(run);
+    if (runs.length > CRON_RUNS) runs.splice(0, runs.length - CRON_RUNS);
+    this.changed(name);
   }
 
   recordCronRun(name: string, run: CronRun): void {

@@ -8,7 +8,7 @@ import { startControlServer, type ControlHandlers } from './control.js';
 import { openDatabase, type SupervisorDatabase } from './database.js';
 import { LogMux } from './logs.js';
 import { tuningFromEnv, type Tuning } from './probes.js';
-import { SupervisorState } from './state.js';
+import { SupervisorState, type JobRun } from './state.js';
 import { CronRunner, TaskRun } from './tasks.js';
 import { UnitRunner } from './unit.js';
 
@@ -75,6 +75,10 @@ export class Supervisor {
     try {
       this.db = await openDatabase(this.service, (m) => this.logs.info(m));
       this.state.database = { url: redact(this.db.url), embedded: this.db.embedded };
+      // Job units first, so the deploy jobs' runs are recorded like any other.
+      for (const unit of units) {
+        if (unit.kind === 'job') this.state.addUnit({ name: unit.name, kind: 'job', priority: unit.priority, port: null, replicas: { min: 0, max: 1, desired: 0, ready: 0 }, cron: null });
+      }
       await this.runDeployJobs(units);
       await this.prepareCapture(units);
       const ctx = { service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.db.url };
@@ -96,8 +100,6 @@ export class Supervisor {
           this.autoscaler.add(unit, runner);
         } else if (unit.kind === 'cron') {
           this.crons.set(unit.name, new CronRunner(ctx, unit));
-        } else if (unit.kind === 'job') {
-          this.state.addUnit({ name: unit.name, kind: 'job', priority: unit.priority, port: null, replicas: { min: 0, max: 1, desired: 0, ready: 0 }, cron: null });
         }
       }
       this.registered.resolve();
@@ -134,19 +136,23 @@ export class Supervisor {
     for (const unit of units) {
       if (unit.kind !== 'job' || unit.runOn !== 'deploy') continue;
       this.logs.info(`running deploy job ${unit.name}`, { unit: unit.name });
-      const r = await this.runJob(unit, []);
+      const r = await this.runJob(unit, [], 'deploy');
       if (r.code !== 0) {
         throw new ArchipelagoError('ARCH_E_DEPLOY_JOB_FAILED', `deploy job "${unit.name}" failed (${r.signal ? `killed by ${r.signal}` : `exit code ${r.code}`}); nothing was started. Its output:\n${r.output.trimEnd()}`);
       }
     }
   }
 
-  private async runJob(unit: ResolvedJobUnit, args: readonly string[]): Promise<{ run: string; code: number | null; signal: string | null; output: string; outcome: string }> {
+  private async runJob(unit: ResolvedJobUnit, args: readonly string[], trigger: JobRun['trigger'] = 'manual'): Promise<{ run: string; code: number | null; signal: string | null; output: string; outcome: string }> {
     const id = `${unit.name}-${++this.jobSeq}`;
+    const record: JobRun = { id, trigger, startedAt: new Date().toISOString(), finishedAt: null, exitCode: null, outcome: 'running' };
+    this.state.recordJobRun(unit.name, record);
     const run = new TaskRun({ service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.databaseUrl }, unit, id, args);
     this.jobs.add(run);
     const r = await run.done;
     this.jobs.delete(run);
+    Object.assign(record, { finishedAt: new Date().toISOString(), exitCode: r.code, outcome: r.outcome });
+    this.state.changed(unit.name);
     this.logs.info(`job ${id} finished: ${r.outcome}`, { unit: unit.name, exitCode: r.code });
     return { run: id, ...r };
   }

@@ -56,5 +56,10 @@ describe('archipelago up: crons and jobs', () => {
     expect(r.stdout).toContain('ok (exit code 0)');
     const { lines } = await control<{ lines: { unit: string; line: string }[] }>(dir, 'GET', '/logs?limit=1000');
     expect(lines.some((l) => l.unit === 'echo' && l.line.includes('echo: hello there'))).toBe(true);
+    // Every job run is recorded, whoever started it: the deploy job at start-up, this one by the CLI.
+    const units = (await status(dir)).units;
+    expect(units.find((u) => u.name === 'setup')!.jobRuns).toMatchObject([{ id: 'setup-1', trigger: 'deploy', outcome: 'ok', exitCode: 0 }]);
+    expect(units.find((u) => u.name === 'echo')!.jobRuns).toMatchObject([{ trigger: 'manual', outcome: 'ok', exitCode: 0 }]);
+    expect((await cli(dir, ['status'])).stdout).toMatch(/echo\s+job.*last echo-\d+ ok at \S+ \(manual\); 1 run/);
   });
 });
