@@ -200,13 +200,16 @@ describe('security', () => {
     expectError(await call('GET', '/nope'), 404, 'NOT_FOUND');
   });
 
-  it('rate-limits the auth routes', async () => {
+  it('rate-limits the auth routes across replicas (the counters are in PostgreSQL)', async () => {
+    await ctx.db.query('DELETE FROM rate_limits');
+    // Two api replicas on the same database: alternate between them.
     const limited = await build({ AUTH_RATE_LIMIT: '3' });
+    const other = await build({ AUTH_RATE_LIMIT: '3' });
     try {
       const statuses: number[] = [];
       let last: Json;
       for (let i = 0; i < 5; i++) {
-        const res = await limited.a.inject({ method: 'POST', url: '/auth/login', payload: { login: 'nobody', password: 'x' } });
+        const res = await (i % 2 ? other : limited).a.inject({ method: 'POST', url: '/auth/login', payload: { login: 'nobody', password: 'x' } });
         statuses.push(res.statusCode);
         last = res.json();
       }
@@ -214,9 +217,13 @@ describe('security', () => {
       expect(last.error.code).toBe('RATE_LIMITED');
       // Other routes are not limited.
       for (let i = 0; i < 5; i++) expect((await limited.a.inject({ method: 'GET', url: '/posts/999999999' })).statusCode).toBe(404);
+      const { rows } = await ctx.db.query(`SELECT key, hits FROM rate_limits`);
+      expect(rows).toEqual([{ key: 'POST /auth/login:127.0.0.1', hits: 5 }]);
     } finally {
-      await limited.a.close();
-      await limited.c.close();
+      for (const x of [limited, other]) {
+        await x.a.close();
+        await x.c.close();
+      }
     }
   });
 });

@@ -7,6 +7,7 @@ export const CLEANUP = [
   ['notifications', `DELETE FROM notifications WHERE (read_at IS NOT NULL AND updated_at < now() - interval '30 days') OR updated_at < now() - interval '90 days'`],
   ['sessions', `DELETE FROM sessions WHERE expires_at < now()`],
   ['processed_changes', `DELETE FROM processed_changes WHERE processed_at < now() - interval '14 days'`],
+  ['rate_limits', `DELETE FROM rate_limits WHERE window_ends < now() - interval '1 hour'`],
   ['digest_sends', `DELETE FROM digest_sends d WHERE d.claimed_at < now() - interval '90 days' OR NOT EXISTS (SELECT 1 FROM users u WHERE u.id = d.user_id)`],
 ] as const;
 

@@ -10,6 +10,7 @@ import { ApiError, unauthorized } from '../domain/errors.js';
 import { addComment, bookmark, listBookmarks, listComments, removeBookmark, removeUpvote, upvote } from '../domain/engagement.js';
 import { listNotifications, markRead } from '../domain/notifications.js';
 import { createPost, feed, getPost } from '../domain/posts.js';
+import { postgresRateLimitStore } from '../domain/rate-limit.js';
 import { bearer, createSession, principalFor, type Principal } from '../domain/sessions.js';
 import { checkLogin, getMe, setDigest, setTags, signup } from '../domain/users.js';
 
@@ -42,9 +43,11 @@ async function service(app: FastifyInstance, ctx: UnitContext) {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  // Only the auth routes are limited (per client address, per replica): they cost a scrypt each.
+  // Only the auth routes are limited (per client address, across all replicas: the counters live in
+  // PostgreSQL): they cost a scrypt each.
   await app.register(rateLimit, {
     global: false,
+    store: postgresRateLimitStore(db),
     errorResponseBuilder: (_req, c) => new ApiError(429, 'RATE_LIMITED', `too many requests, retry in ${Math.ceil(c.ttl / 1000)} s`),
   });
   const authLimit = { rateLimit: { max: num('AUTH_RATE_LIMIT', 10), timeWindow: num('AUTH_RATE_WINDOW_MS', 60_000) } };
