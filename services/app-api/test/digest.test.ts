@@ -84,13 +84,25 @@ describe('digest selection', () => {
     await ctx.db.query('DELETE FROM digest_zone_runs');
   });
 
-  it('fans the due users out in batches onto the digest topic', async () => {
-    // A fixed Monday afternoon: every zone of the fixture is in the same ISO week, so one batch.
+  it('fans the due users out in batches onto the digest topic, one transaction per time zone', async () => {
+    // A fixed Monday afternoon: every zone of the fixture is in the same ISO week.
     const now = new Date('2026-11-30T13:05:00Z');
     const r = await queueDigests(ctx, { anyTime: true, now });
-    expect(r).toEqual({ users: 4, batches: 1 });
-    expect(ctx.published).toEqual([{ topic: 'digest', message: { week: '2026-W49', userIds: expect.any(Array) } }]);
-    expect(await queueDigests(ctx, { anyTime: true, now })).toEqual({ users: 0, batches: 0 });
+    expect(r).toEqual({ users: 4, batches: 3, zones: 3 });
+    const sent = ctx.published.map((p) => (p.message as DigestBatch));
+    expect(sent.map((b) => b.week)).toEqual(['2026-W49', '2026-W49', '2026-W49']);
+    expect(sent.map((b) => b.userIds).sort((a, b) => a.length - b.length || Number(a[0]) - Number(b[0])))
+      .toEqual([[ids.newyork], [ids.tokyo], [ids.alice, ids.bob]].sort((a, b) => a.length - b.length || Number(a[0]) - Number(b[0])));
+    expect(await queueDigests(ctx, { anyTime: true, now })).toEqual({ users: 0, batches: 0, zones: 0 });
+    await ctx.db.query('DELETE FROM digest_zone_runs');
+  });
+
+  it('leaves a zone unmarked when publishing its batches fails, so the next run queues it', async () => {
+    const now = new Date('2026-11-30T13:05:00Z');
+    const failing = { ...ctx, publishMany: () => Promise.reject(new Error('broker down')) } as unknown as typeof ctx;
+    await expect(queueDigests(failing, { anyTime: true, now })).rejects.toThrow(/broker down/);
+    expect((await ctx.db.query('SELECT count(*)::int AS n FROM digest_zone_runs')).rows[0].n).toBe(0);
+    expect((await queueDigests(ctx, { anyTime: true, now })).users).toBe(4);
     await ctx.db.query('DELETE FROM digest_zone_runs');
   });
 

@@ -1,8 +1,8 @@
 // The weekly-digest cron, run hourly: queues the users whose local time is Monday morning (see
-// dueUsers) onto the `digest` topic in batches, marks and publishes in one transaction.
+// dueZones and claimZone) onto the `digest` topic in batches, one transaction per time zone.
 // `-- --all` (or DIGEST_ANY_TIME=1) ignores the local time, for demos and tests.
 import { task, transaction, type UnitContext } from 'archipelago';
-import { dueUsers } from '../domain/digest.js';
+import { claimZone, dueZones } from '../domain/digest.js';
 import { digest, type DigestBatch } from '../topics.js';
 
 // 200 users a message: few enough round trips per user, and still a backlog of hundreds of
@@ -22,13 +22,24 @@ export function batches(due: readonly { id: string; week: string }[], size = BAT
   return out;
 }
 
-export async function queueDigests(ctx: UnitContext, opts: { anyTime?: boolean; now?: Date } = {}): Promise<{ users: number; batches: number }> {
-  return transaction(ctx.db, async (tx) => {
-    const due = await dueUsers(tx, opts);
-    const all = batches(due);
-    for (let i = 0; i < all.length; i += PUBLISH_CHUNK) await ctx.publishMany(digest, all.slice(i, i + PUBLISH_CHUNK), { tx });
-    return { users: due.length, batches: all.length };
-  });
+/**
+ * One transaction per due time zone: the zone's mark and its batches commit together, so a failed
+ * publish leaves the zone unmarked for the next run, and the first zone's batches reach the digest
+ * unit while the next zone is still being queued.
+ */
+export async function queueDigests(ctx: UnitContext, opts: { anyTime?: boolean; now?: Date } = {}): Promise<{ users: number; batches: number; zones: number }> {
+  const total = { users: 0, batches: 0, zones: 0 };
+  for (const { zone, week } of await dueZones(ctx.db, opts)) {
+    await transaction(ctx.db, async (tx) => {
+      const ids = await claimZone(tx, zone, week);
+      const all = batches(ids.map((id) => ({ id, week })));
+      for (let i = 0; i < all.length; i += PUBLISH_CHUNK) await ctx.publishMany(digest, all.slice(i, i + PUBLISH_CHUNK), { tx });
+      total.users += ids.length;
+      total.batches += all.length;
+      if (ids.length) total.zones++;
+    });
+  }
+  return total;
 }
 
 export default task(async (ctx) => {

@@ -169,23 +169,37 @@ export async function sendDigests(db: Queryable, transport: Transport, digests: 
 }
 
 /**
- * Marks and returns the users due a digest now: opted in, local time Monday 08:00 or later, their
- * time zone not yet queued for its local ISO week. The (zone, week) mark is what makes hourly runs
- * (and overlapping ones: the insert takes each pair once) queue each user once a week; a run missed
- * at 08:00 is caught up by the next hourly one. Someone who signs up or opts in after their zone
- * was queued gets their first digest the week after.
+ * The time zones due a digest now and not yet queued for their local ISO week: local time Monday
+ * 08:00 or later (any time with `anyTime`), with opted-in users. Read only; `claimZone` marks.
  */
-export async function dueUsers(db: Queryable, opts: { now?: Date; anyTime?: boolean } = {}): Promise<{ id: string; week: string }[]> {
-  const { rows } = await db.query<{ id: string; week: string }>(
-    `WITH zones AS (
-       SELECT z.time_zone, to_char($1::timestamptz AT TIME ZONE z.time_zone, 'IYYY-"W"IW') AS week
-         FROM (SELECT DISTINCT time_zone FROM users WHERE digest_opt_in) z
-        WHERE $2 OR (extract(isodow FROM $1::timestamptz AT TIME ZONE z.time_zone) = 1
-                     AND extract(hour FROM $1::timestamptz AT TIME ZONE z.time_zone) >= 8)),
-     marked AS (
-       INSERT INTO digest_zone_runs (time_zone, week) SELECT time_zone, week FROM zones
-       ON CONFLICT DO NOTHING RETURNING time_zone, week)
-     SELECT u.id::text, m.week FROM users u JOIN marked m ON m.time_zone = u.time_zone
-      WHERE u.digest_opt_in ORDER BY u.id`, [opts.now ?? new Date(), opts.anyTime ?? false]);
+export async function dueZones(db: Queryable, opts: { now?: Date; anyTime?: boolean } = {}): Promise<{ zone: string; week: string }[]> {
+  const { rows } = await db.query<{ zone: string; week: string }>(
+    `SELECT z.time_zone AS zone, to_char($1::timestamptz AT TIME ZONE z.time_zone, 'IYYY-"W"IW') AS week
+       FROM (SELECT DISTINCT time_zone FROM users WHERE digest_opt_in) z
+      WHERE ($2 OR (extract(isodow FROM $1::timestamptz AT TIME ZONE z.time_zone) = 1
+                    AND extract(hour FROM $1::timestamptz AT TIME ZONE z.time_zone) >= 8))
+        AND NOT EXISTS (SELECT 1 FROM digest_zone_runs r
+                         WHERE r.time_zone = z.time_zone AND r.week = to_char($1::timestamptz AT TIME ZONE z.time_zone, 'IYYY-"W"IW'))
+      ORDER BY 1`, [opts.now ?? new Date(), opts.anyTime ?? false]);
   return rows;
+}
+
+/**
+ * Marks `zone` as queued for `week` and returns its opted-in users, or nothing when another run
+ * marked it first. The (zone, week) mark is what makes hourly runs (and overlapping ones) queue
+ * each user once a week; a run missed at 08:00 is caught up by the next hourly one. Someone who
+ * signs up or opts in after their zone was queued gets their first digest the week after.
+ */
+export async function claimZone(db: Queryable, zone: string, week: string): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `WITH marked AS (INSERT INTO digest_zone_runs (time_zone, week) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING time_zone)
+     SELECT u.id::text FROM users u JOIN marked m ON m.time_zone = u.time_zone WHERE u.digest_opt_in ORDER BY u.id`, [zone, week]);
+  return rows.map((r) => r.id);
+}
+
+/** Marks every due zone and returns its users: `dueZones` then `claimZone` for each. */
+export async function dueUsers(db: Queryable, opts: { now?: Date; anyTime?: boolean } = {}): Promise<{ id: string; week: string }[]> {
+  const out: { id: string; week: string }[] = [];
+  for (const { zone, week } of await dueZones(db, opts)) for (const id of await claimZone(db, zone, week)) out.push({ id, week });
+  return out;
 }
