@@ -139,7 +139,8 @@ async function run(size: Size): Promise<Figure[]> {
     } finally {
       writer.release();
     }
-    await Promise.all([ours.until(plan.events, 60_000, 'cdc'), notify.until(plan.events, 60_000, 'notify'), raw.until(plan.events, 60_000, 'raw')]);
+    // `accepted` too: a consumer can see a message before the relay's publish call has returned.
+    await Promise.all([ours.until(plan.events, 60_000, 'cdc'), accepted.until(plan.events, 60_000, 'accepted'), notify.until(plan.events, 60_000, 'notify'), raw.until(plan.events, 60_000, 'raw')]);
     const oursL = latencies(committed, ours, ids);
     const notifyL = latencies(committed, notify, ids);
     const rawL = latencies(committed, raw, ids);
