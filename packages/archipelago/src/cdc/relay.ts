@@ -173,10 +173,11 @@ class CdcRelay implements Relay {
         }
         if (this.#stopping) break;
         delay = 250;
-        this.#setState('active');
         await checkLogical(client);
         await ensurePublication(client, this.#names, this.#tables, this.#log);
         await ensureSlot(client, this.#names, this.#log);
+        // Active once the slot exists: every change committed from here on will be relayed.
+        this.#setState('active');
         await this.#lead(client, lost);
       } catch (e) {
         this.#fail(e, 'relay lost its database connection; reconnecting');

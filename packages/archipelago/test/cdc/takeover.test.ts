@@ -17,6 +17,8 @@ describe('cdc relay processes', () => {
     const a = winner;
     const b = winner === first ? second : first;
     await b.waitForLine('waiting on standby');
+    // The active relay logs "active" once its slot exists; changes committed before that are not in it.
+    await waitFor('slot created', async () => (await fx.pool.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'pair_changes'")).rowCount! > 0, 45_000);
     expect(b.output.some((l) => l.includes('relay is active'))).toBe(false);
     await fx.pool.query('TRUNCATE cdc_sink');
     const writing = fx.burst(20_000, 2000, 50);
