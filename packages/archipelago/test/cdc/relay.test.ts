@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { changeTopic, startRelay, type Relay } from '../../src/cdc/index.js';
 import { resolveService } from '../../src/service/index.js';
 import type { ResolvedCdcUnit } from '../../src/service/types.js';
+import { transaction } from '../../src/database/pool.js';
 import { isArchipelagoError } from '../../src/errors.js';
 import { createTestDatabase } from '../support/db.js';
 import { dropSlots, SinkBroker, sinkRows, waitFor } from './support.js';
@@ -33,19 +34,7 @@ async function relay(service: string, tables: string[], extra: Record<string, un
   return r;
 }
 
-async function inTransaction(fn: (c: pg.PoolClient) => Promise<void>): Promise<void> {
-  const c = await pool.connect();
-  try {
-    await c.query('BEGIN');
-    await fn(c);
-    await c.query('COMMIT');
-  } catch (e) {
-    await c.query('ROLLBACK').catch(() => {});
-    throw e;
-  } finally {
-    c.release();
-  }
-}
+const inTransaction = (fn: (c: pg.PoolClient) => Promise<void>): Promise<void> => transaction(pool, fn);
 
 beforeAll(async () => {
   url = await createTestDatabase('cdc', { replication: true });

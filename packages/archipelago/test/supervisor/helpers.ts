@@ -5,6 +5,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import { createTestDatabase } from '../support/db.js';
 import { control } from '../../src/supervisor/control.js';
 import type { StatusSnapshot } from '../../src/supervisor/state.js';
 
@@ -121,4 +123,32 @@ export function removeDir(dir: string | undefined): void {
 export async function httpGet(port: number, p = '/'): Promise<{ status: number; body: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${p}`);
   return { status: res.status, body: await res.text() };
+}
+
+/**
+ * `archipelago up --only <units>` on a copy of the supervisor fixture for a whole test file: a free
+ * port for `web`, its own database, the process group killed after the file. Read the fields inside
+ * tests (they are set by the file's `beforeAll`), do not destructure them.
+ */
+export function supervisedFixture(units: string, dbPrefix: string): { readonly dir: string; readonly port: number; readonly sup: Running } {
+  let dir = '';
+  let port = 0;
+  let sup: Running | undefined;
+  beforeAll(async () => {
+    dir = copyFixture();
+    port = await freePort();
+    sup = startUp(dir, ['--only', units], { DATABASE_URL: await createTestDatabase(dbPrefix), FIXTURE_PORT: String(port) });
+  });
+  afterAll(() => {
+    killGroup(sup?.pid);
+    removeDir(dir);
+  });
+  return {
+    get dir() { return dir; },
+    get port() { return port; },
+    get sup() {
+      if (!sup) throw new Error('supervisedFixture: used before beforeAll');
+      return sup;
+    },
+  };
 }

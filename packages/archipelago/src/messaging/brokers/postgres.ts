@@ -1,8 +1,7 @@
 // The `postgres` broker: queue tables in the service's own database (see postgres-sql.ts), claimed
 // with FOR UPDATE SKIP LOCKED under a lease, woken by LISTEN/NOTIFY; broadcasts over NOTIFY.
 import pg from 'pg';
-import type { Queryable } from '../../database/pool.js';
-import { createPool } from '../../database/pool.js';
+import { createPool, transaction, type Queryable } from '../../database/pool.js';
 import type { Broker, ConsumerHandle, DeadLetter, OutgoingMessage, SubscriptionSpec, SubscriptionStats } from '../broker.js';
 import { afterFailure, Bell, brokerErrors, encodeBroadcast, leaseMs, once } from '../common.js';
 import { runConsumer, type Warn } from '../consumer.js';
@@ -53,19 +52,13 @@ export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
       throw e;
     }
   };
-  const init = () => (initialised ??= (async () => {
-    const c = await pool.connect().catch((e: unknown) => { throw brokerErrors.unavailable('the PostgreSQL broker', e); });
-    try {
-      await c.query('BEGIN');
-      await c.query(sql.INIT);
-      await c.query('COMMIT');
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => {});
-      throw e;
-    } finally {
-      c.release();
-    }
-  })().catch((e: unknown) => { initialised = undefined; throw e; }));
+  const init = () => (initialised ??= transaction(pool, (c) => c.query(sql.INIT)).then(() => {}, (e: unknown) => {
+    initialised = undefined;
+    // Failing to connect (a socket error, SQLSTATE class 08 connection, 28 authorization, 3D
+    // unknown database) means the broker is unavailable; anything else is raised as it is.
+    const code = String((e as { code?: string }).code ?? '');
+    throw /^E[A-Z]+$/.test(code) || /^(08|28|3D)/.test(code) ? brokerErrors.unavailable('the PostgreSQL broker', e) : e;
+  }));
   const exists = async (name: string) => {
     await init();
     if ((await q(sql.SUBSCRIPTION_EXISTS, [name])).rowCount === 0) throw brokerErrors.unknownSubscription(name);
