@@ -229,11 +229,12 @@ export class Supervisor {
     return this.stopping;
   }
 
-  /** Kills every child at once: the second Ctrl-C. */
+  /** Kills every child at once, the database too (it does not get the terminal's Ctrl-C): the second Ctrl-C. */
   forceKill(): void {
     for (const w of Object.values(cluster.workers ?? {})) {
       try { w?.process.kill('SIGKILL'); } catch {}
     }
+    this.db?.kill();
   }
 }
 
