@@ -67,7 +67,7 @@ export class ArchipelagoService extends P.ComponentResource {
 
   private create(name: string, synth: { groups: readonly { name: string; objects: readonly K8sObject[] }[]; omitted: readonly OmittedUnit[] }) {
     const { groups, omitted } = synth;
-    for (const o of omitted) void pulumi.log.info(`left out unit "${o.unit}" (${o.reason}): it does not exist in this environment`, this);
+    for (const o of omitted) void P.log.info(`left out unit "${o.unit}" (${o.reason}): it does not exist in this environment`, this);
     // Parallel lists: objects[i] is what resources[i] was created from.
     const objects: K8sObject[] = [];
     const resources: pulumi.CustomResource[] = [];
