@@ -20,8 +20,9 @@ export default defineService({
     { name: 'trending', kind: 'cron', entry: 'src/crons/trending.ts', schedule: '*/10 * * * *' },
     { name: 'cleanup', kind: 'cron', entry: 'src/crons/cleanup.ts', schedule: '30 3 * * *' },
     { name: 'migrate', kind: 'job', entry: 'src/jobs/migrate.ts', runOn: 'deploy' },
-    { name: 'demo-seed', kind: 'job', entry: 'src/jobs/demo-seed.ts', runOn: 'deploy' },
-    { name: 'seed', kind: 'job', entry: 'src/jobs/seed.ts', runOn: 'manual', deadline: '1h' },
+    // Both create users with known passwords (src/domain/demo-credentials.ts): never deployed.
+    { name: 'demo-seed', kind: 'job', entry: 'src/jobs/demo-seed.ts', runOn: 'deploy', localOnly: true },
+    { name: 'seed', kind: 'job', entry: 'src/jobs/seed.ts', runOn: 'manual', deadline: '1h', localOnly: true },
     { name: 'changes', kind: 'cdc', tables: ['posts', 'upvotes', 'comments'] },
   ],
 });

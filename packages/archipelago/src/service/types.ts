@@ -27,6 +27,16 @@ interface UnitCommon {
   priority?: Priority;
   /** Drain time on shutdown. */
   grace?: Duration;
+  /**
+   * Runs under `archipelago up` only: synth leaves the unit out of every manifest and Pulumi
+   * program (demo data, local fixtures). Shorthand for `environments: ['local']`.
+   */
+  localOnly?: boolean;
+  /**
+   * The environments the unit exists in: `local` is `archipelago up`, any other name is synth's
+   * `--environment`. Every environment when omitted.
+   */
+  environments?: string[];
 }
 
 export interface HealthPaths { liveness?: string; readiness?: string }
@@ -109,6 +119,8 @@ export interface ResolvedCommon {
   readonly priority: Priority;
   readonly graceMs: number;
   readonly grace: Duration;
+  /** Where the unit exists; `undefined` means every environment (see `runsIn`). */
+  readonly environments: readonly string[] | undefined;
 }
 export interface ResolvedBehavior {
   readonly scaleUp: { readonly stabilizationMs: number; readonly policies: readonly { type: 'pods' | 'percent'; value: number; periodMs: number }[]; readonly select: 'max' | 'min' };

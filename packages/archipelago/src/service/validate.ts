@@ -5,13 +5,14 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { Cron } from 'croner';
 import { ArchipelagoError, type ErrorCode } from '../errors.js';
+import { LOCAL_ENVIRONMENT } from './environments.js';
 import { parseCpu, parseDuration, parseMemory } from './quantity.js';
 import type {
   Behavior, ResolvedBehavior, ResolvedBroker, ResolvedService, ResolvedUnit, ServiceInput, UnitKind, ValidationIssue,
 } from './types.js';
 
 const KINDS: readonly UnitKind[] = ['api', 'worker', 'realtime', 'cron', 'job', 'cdc'];
-const COMMON = ['name', 'kind', 'entry', 'replicas', 'resources', 'env', 'secrets', 'priority', 'grace'];
+const COMMON = ['name', 'kind', 'entry', 'replicas', 'resources', 'env', 'secrets', 'priority', 'grace', 'localOnly', 'environments'];
 const FIELDS: Record<UnitKind, readonly string[]> = {
   api: [...COMMON, 'port', 'health', 'scale', 'trustProxy', 'validation'],
   realtime: [...COMMON, 'port', 'health', 'scale', 'trustProxy', 'validation'],
@@ -169,10 +170,13 @@ export function validateService(input: unknown, opts: ValidateOptions = {}): Val
     const graceMs = typeof grace === 'string' ? parseDuration(grace) : undefined;
     if (graceMs === undefined) e('ARCH_E_INVALID_DURATION', `grace (${show(raw.grace)}) must be a duration such as '30s'`);
 
+    const environments = resolveEnvironments(raw.localOnly, raw.environments, e);
+
     const common = {
       name: uname as string, index, entry: raw.entry as string | undefined, entryPath,
       replicas: { min, max }, resources: { cpu, memory, cpuMillis: cpuMillis ?? 0, memoryBytes: memoryBytes ?? 0 },
       env, secrets, priority: priority as ResolvedUnit['priority'], graceMs: graceMs ?? 30_000, grace: grace as ResolvedUnit['grace'],
+      environments,
     };
     const duration = (field: string, v: unknown): number | undefined => {
       if (v === undefined) return undefined;
@@ -292,6 +296,22 @@ export function resolveService(input: ServiceInput | unknown, opts: ValidateOpti
       r.errors.map((i) => `${i.code} ${i.message}`));
   }
   return r.service;
+}
+
+function resolveEnvironments(localOnly: unknown, environments: unknown, e: (c: ErrorCode, m: string) => void): string[] | undefined {
+  if (localOnly !== undefined && typeof localOnly !== 'boolean') e('ARCH_E_INVALID_VALUE', `localOnly (${show(localOnly)}) must be true or false`);
+  if (environments === undefined) return localOnly === true ? [LOCAL_ENVIRONMENT] : undefined;
+  if (localOnly !== undefined) e('ARCH_E_INVALID_VALUE', 'localOnly and environments cannot both be set (localOnly: true is environments: [\'local\'])');
+  if (!Array.isArray(environments) || environments.length === 0) {
+    e('ARCH_E_INVALID_VALUE', `environments (${show(environments)}) must be a non-empty array of environment names ('local' is archipelago up)`);
+    return undefined;
+  }
+  const out: string[] = [];
+  for (const env of environments) {
+    if (typeof env !== 'string' || !DNS1123.test(env)) e('ARCH_E_INVALID_VALUE', `environments entry ${show(env)} must be an environment name (lowercase letters, digits, '-')`);
+    else out.push(env);
+  }
+  return out;
 }
 
 function resolveBroker(b: unknown, err: (c: ErrorCode, m: string) => void): ResolvedBroker {

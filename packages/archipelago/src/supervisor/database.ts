@@ -12,6 +12,8 @@ export interface SupervisorDatabase {
   readonly url: string;
   readonly embedded: boolean;
   stop(): Promise<void>;
+  /** Stops an embedded server at once (the second Ctrl-C); nothing for DATABASE_URL. */
+  kill(): void;
 }
 
 export function stateDir(root: string): string {
@@ -39,6 +41,7 @@ export async function openDatabase(service: ResolvedService, log: (msg: string) 
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   let url: string;
   let stopServer: () => Promise<void> = async () => {};
+  let killServer = () => {};
   const external = process.env.DATABASE_URL;
   if (external) {
     url = external;
@@ -48,7 +51,11 @@ export async function openDatabase(service: ResolvedService, log: (msg: string) 
     const db = await startEmbedded({ dataDir: path.join(dir, 'pg') });
     url = await db.ensureDatabase(databaseName(service.name));
     log(`embedded PostgreSQL ready on port ${db.port} in ${Date.now() - started} ms (data in ${path.join(dir, 'pg')})`);
-    stopServer = () => db.stop();
+    stopServer = async () => {
+      await db.stop();
+      log('embedded PostgreSQL stopped');
+    };
+    killServer = () => db.kill();
   }
   writeFileSync(databaseFile(service.root), JSON.stringify({ url }, null, 2) + '\n', { mode: 0o600 });
   let stopped: Promise<void> | undefined;
@@ -60,6 +67,10 @@ export async function openDatabase(service: ResolvedService, log: (msg: string) 
         await stopServer();
       })();
       return stopped;
+    },
+    kill() {
+      rmSync(databaseFile(service.root), { force: true });
+      killServer();
     },
   };
 }

@@ -5,6 +5,7 @@ import * as k8s from '@pulumi/kubernetes';
 import type { SubscriptionSpec } from '../messaging/broker.js';
 import { loadCatalog } from '../service/catalog.js';
 import { loadService } from '../service/load.js';
+import type { OmittedUnit } from '../service/environments.js';
 import type { ResolvedService, ServiceInput } from '../service/types.js';
 import { resolveService } from '../service/validate.js';
 import { RUN_ON_LABEL } from './kinds.js';
@@ -41,7 +42,7 @@ const TYPED: Record<string, Ctor> = {
 
 export class ArchipelagoService extends pulumi.ComponentResource {
   /** Resolves, once every child is registered, to the objects created and their resources. */
-  readonly ready: Promise<{ objects: readonly K8sObject[]; resources: readonly pulumi.CustomResource[] }>;
+  readonly ready: Promise<{ objects: readonly K8sObject[]; resources: readonly pulumi.CustomResource[]; omitted: readonly OmittedUnit[] }>;
 
   constructor(name: string, args: ArchipelagoServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     // The args hold functions and Maps the engine cannot serialise; they stay in this process.
@@ -55,10 +56,15 @@ export class ArchipelagoService extends pulumi.ComponentResource {
         const subscriptions = args.subscriptions ?? (await loadCatalog(s)).subscriptions;
         return this.create(name, objectsFor(s, subscriptions, args));
       })();
-    this.registerOutputs(this.ready.then(({ objects }) => ({ objects: objects.map((o) => `${o.kind}/${o.metadata?.name}`) })));
+    this.registerOutputs(this.ready.then(({ objects, omitted }) => ({
+      objects: objects.map((o) => `${o.kind}/${o.metadata?.name}`),
+      omitted: omitted.map((o) => `${o.unit} (${o.reason})`),
+    })));
   }
 
-  private create(name: string, groups: readonly { name: string; objects: readonly K8sObject[] }[]) {
+  private create(name: string, synth: { groups: readonly { name: string; objects: readonly K8sObject[] }[]; omitted: readonly OmittedUnit[] }) {
+    const { groups, omitted } = synth;
+    for (const o of omitted) void pulumi.log.info(`left out unit "${o.unit}" (${o.reason}): it does not exist in this environment`, this);
     // Parallel lists: objects[i] is what resources[i] was created from.
     const objects: K8sObject[] = [];
     const resources: pulumi.CustomResource[] = [];
@@ -88,7 +94,7 @@ export class ArchipelagoService extends pulumi.ComponentResource {
         }
       }
     }
-    return { objects, resources };
+    return { objects, resources, omitted };
   }
 }
 
@@ -98,7 +104,7 @@ function objectsFor(service: ResolvedService, subscriptions: ReadonlyMap<string,
   const transform = args.transform ?? ((o: K8sObject) => o);
   const groups = result.groups.map((g) => ({ name: g.name, objects: g.objects.map((o) => transform(structuredClone(o))) }));
   validateSchemas(groups.flatMap((g) => g.objects));
-  return groups;
+  return { groups, omitted: result.omitted };
 }
 
 async function resolveConfig(args: ArchipelagoServiceArgs): Promise<ResolvedService> {

@@ -1,5 +1,6 @@
 // One replica process's lifecycle: the admin server, signals and IPC, load reports, and the one
 // shutdown path every host kind shares (readiness off, drain within grace, exit 0 or 1).
+import cluster from 'node:cluster';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -63,7 +64,9 @@ export class Replica {
   installSignals(): void {
     const onSignal = (signal: string) => () => void this.shutdown(signal);
     process.on('SIGTERM', onSignal('SIGTERM'));
-    process.on('SIGINT', onSignal('SIGINT'));
+    // Under `archipelago up` a terminal's Ctrl-C reaches every process of the group at once; the
+    // supervisor gets it too and stops the units one after another (SIGTERM), so we ignore it here.
+    process.on('SIGINT', cluster.isWorker ? () => {} : onSignal('SIGINT'));
     process.on('message', (m: SupervisorMessage) => {
       if (m && typeof m === 'object' && m.type === 'arch:drain') void this.shutdown('drain requested by the supervisor');
     });
