@@ -7,6 +7,7 @@ import { Cron } from 'croner';
 import { ArchipelagoError, type ErrorCode } from '../errors.js';
 import { LOCAL_ENVIRONMENT } from './environments.js';
 import { parseCpu, parseDuration, parseMemory } from './quantity.js';
+import { compiledEntry } from './typescript.js';
 import type {
   Behavior, ResolvedBehavior, ResolvedBroker, ResolvedService, ResolvedUnit, ServiceInput, UnitKind, ValidationIssue,
 } from './types.js';
@@ -101,6 +102,7 @@ export function validateService(input: unknown, opts: ValidateOptions = {}): Val
       e('ARCH_E_MISSING_FIELD', `entry (${show(raw.entry)}) must name the unit's entry file, relative to the config`);
     } else {
       entryPath = path.resolve(root, raw.entry);
+      if (opts.configPath !== undefined) entryPath = compiledEntry(opts.configPath, entryPath);
       if (opts.root !== undefined && !existsSync(entryPath)) e('ARCH_E_ENTRY_NOT_FOUND', `entry "${raw.entry}" does not exist (looked for ${entryPath})`);
     }
 
