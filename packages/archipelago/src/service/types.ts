@@ -22,8 +22,11 @@ interface UnitCommon {
   replicas?: Replicas;
   resources?: Resources;
   env?: Record<string, string>;
-  /** Names of the secrets (environment variables) this unit may read. */
-  secrets?: string[];
+  /**
+   * The secrets (environment variables) this unit may read: a name, or `{ name, optional: true }`
+   * for one that may be absent (a flag, an SMTP URL with a fallback).
+   */
+  secrets?: (string | SecretInput)[];
   priority?: Priority;
   /** Drain time on shutdown. */
   grace?: Duration;
@@ -37,6 +40,12 @@ interface UnitCommon {
    * `--environment`. Every environment when omitted.
    */
   environments?: string[];
+}
+
+export interface SecretInput {
+  name: string;
+  /** The pod starts without it (`secretKeyRef.optional`); the unit's code sees it absent. */
+  optional?: boolean;
 }
 
 export interface HealthPaths { liveness?: string; readiness?: string }
@@ -115,7 +124,10 @@ export interface ResolvedCommon {
   readonly replicas: { readonly min: number; readonly max: number };
   readonly resources: { readonly cpu: string; readonly memory: string; readonly cpuMillis: number; readonly memoryBytes: number };
   readonly env: Readonly<Record<string, string>>;
+  /** Every declared secret's name, optional ones included. */
   readonly secrets: readonly string[];
+  /** The declared secrets that may be absent. */
+  readonly optionalSecrets: readonly string[];
   readonly priority: Priority;
   readonly graceMs: number;
   readonly grace: Duration;

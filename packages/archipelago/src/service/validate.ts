@@ -158,14 +158,7 @@ export function validateService(input: unknown, opts: ValidateOptions = {}): Val
         else env[k] = v;
       }
     }
-    const secrets: string[] = [];
-    if (raw.secrets !== undefined) {
-      if (!Array.isArray(raw.secrets)) e('ARCH_E_INVALID_VALUE', `secrets (${show(raw.secrets)}) must be an array of names`);
-      else for (const s of raw.secrets) {
-        if (typeof s !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(s)) e('ARCH_E_INVALID_VALUE', `secrets entry ${show(s)} must be an environment variable name`);
-        else secrets.push(s);
-      }
-    }
+    const { secrets, optionalSecrets } = resolveSecrets(raw.secrets, e);
     const priority = raw.priority ?? (kind === 'api' || kind === 'realtime' ? 'critical' : 'normal');
     if (!['critical', 'normal', 'background'].includes(priority as string)) e('ARCH_E_INVALID_VALUE', `priority (${show(raw.priority)}) must be critical, normal or background`);
     const grace = (raw.grace ?? DEFAULT_GRACE[kind]) as string;
@@ -177,7 +170,7 @@ export function validateService(input: unknown, opts: ValidateOptions = {}): Val
     const common = {
       name: uname as string, index, entry: raw.entry as string | undefined, entryPath,
       replicas: { min, max }, resources: { cpu, memory, cpuMillis: cpuMillis ?? 0, memoryBytes: memoryBytes ?? 0 },
-      env, secrets, priority: priority as ResolvedUnit['priority'], graceMs: graceMs ?? 30_000, grace: grace as ResolvedUnit['grace'],
+      env, secrets, optionalSecrets, priority: priority as ResolvedUnit['priority'], graceMs: graceMs ?? 30_000, grace: grace as ResolvedUnit['grace'],
       environments,
     };
     const duration = (field: string, v: unknown): number | undefined => {
@@ -298,6 +291,32 @@ export function resolveService(input: ServiceInput | unknown, opts: ValidateOpti
       r.errors.map((i) => `${i.code} ${i.message}`));
   }
   return r.service;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function resolveSecrets(raw: unknown, e: (c: ErrorCode, m: string) => void): { secrets: string[]; optionalSecrets: string[] } {
+  const secrets: string[] = [], optionalSecrets: string[] = [];
+  if (raw === undefined) return { secrets, optionalSecrets };
+  if (!Array.isArray(raw)) {
+    e('ARCH_E_INVALID_VALUE', `secrets (${show(raw)}) must be an array of names or { name, optional }`);
+    return { secrets, optionalSecrets };
+  }
+  raw.forEach((s: unknown, i: number) => {
+    let name: unknown = s, optional: unknown = false;
+    if (isObj(s)) {
+      for (const key of Object.keys(s)) if (key !== 'name' && key !== 'optional') e('ARCH_E_UNKNOWN_FIELD', `unknown field "secrets[${i}].${key}" (allowed: name, optional)`);
+      name = s.name;
+      optional = s.optional ?? false;
+      if (typeof optional !== 'boolean') e('ARCH_E_INVALID_VALUE', `secrets[${i}].optional (${show(optional)}) must be true or false`);
+    }
+    const field = isObj(s) ? `secrets[${i}].name` : `secrets[${i}]`;
+    if (typeof name !== 'string' || !ENV_NAME.test(name)) return e('ARCH_E_INVALID_VALUE', `${field} (${show(name)}) must be an environment variable name`);
+    if (secrets.includes(name)) return e('ARCH_E_INVALID_VALUE', `${field} ("${name}") is declared twice`);
+    secrets.push(name);
+    if (optional === true) optionalSecrets.push(name);
+  });
+  return { secrets, optionalSecrets };
 }
 
 function resolveEnvironments(localOnly: unknown, environments: unknown, e: (c: ErrorCode, m: string) => void): string[] | undefined {
