@@ -29,7 +29,7 @@ export function findConfig(explicit?: string, cwd = process.cwd()): string {
 
 export async function importConfig(configPath: string, fresh = false): Promise<unknown> {
   try {
-    return (await importServiceModule(configPath, path.dirname(configPath), fresh)).default;
+    return (await importServiceModule(configPath, path.dirname(configPath), { fresh, native: true })).default;
   } catch (e) {
     if (e instanceof ArchipelagoError) throw e;
     throw new ArchipelagoError('ARCH_E_CONFIG_LOAD', `could not load ${configPath}: ${(e as Error).message}`);

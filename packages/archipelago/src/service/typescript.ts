@@ -24,9 +24,11 @@ export function resolveTsx(root: string, subpath = 'tsx'): string | undefined {
   return undefined;
 }
 
+// Under vitest, Vite compiles TypeScript itself.
+const registered = () => Boolean((globalThis as Record<symbol, unknown>)[REGISTERED]) || '__vitest_worker__' in globalThis;
+
 async function registerTypeScript(file: string, root: string): Promise<void> {
-  // Under vitest, Vite compiles TypeScript itself.
-  if ((globalThis as Record<symbol, unknown>)[REGISTERED] || '__vitest_worker__' in globalThis) return;
+  if (registered()) return;
   pending ??= (async () => {
     const api = resolveTsx(root, 'tsx/esm/api');
     if (!api) {
@@ -42,10 +44,27 @@ async function registerTypeScript(file: string, root: string): Promise<void> {
   await pending;
 }
 
-/** Imports one of the service's files; `fresh` bypasses the module cache (a file just rewritten). */
-export async function importServiceModule(file: string, root: string, fresh = false): Promise<{ default?: unknown }> {
-  if (isTypeScript(file)) await registerTypeScript(file, root);
-  return (await import(pathToFileURL(file).href + (fresh ? `?v=${Date.now()}` : ''))) as { default?: unknown };
+/**
+ * Imports one of the service's files; `fresh` bypasses the module cache (a file just rewritten).
+ * `native` first tries Node's own type stripping (Node 22.18+, 24): a config that imports only
+ * packages loads without tsx, whose hooks would double the cost of loading the toolkit behind it
+ * (what keeps `archipelago validate` fast). Anything stripping cannot run (a relative `./x.js` import
+ * of a `.ts` file, an enum) is loaded again through tsx.
+ */
+export async function importServiceModule(file: string, root: string, opts: { fresh?: boolean; native?: boolean } = {}): Promise<{ default?: unknown }> {
+  const url = pathToFileURL(file).href + (opts.fresh ? `?v=${Date.now()}` : '');
+  if (!isTypeScript(file)) return (await import(url)) as { default?: unknown };
+  if (opts.native && (process.features as { typescript?: unknown }).typescript && !registered()) {
+    try {
+      return (await import(url)) as { default?: unknown };
+    } catch {
+      // The failed attempt stays cached under its URL; a query makes tsx's attempt a new module.
+      await registerTypeScript(file, root);
+      return (await import(`${url}${opts.fresh ? '&' : '?'}tsx`)) as { default?: unknown };
+    }
+  }
+  await registerTypeScript(file, root);
+  return (await import(url)) as { default?: unknown };
 }
 
 /** A compiled config (`.js`) names its entries as written in the sources (`.ts`): use the compiled file. */
