@@ -13,15 +13,18 @@ export default defineService({
       replicas: { min: 1, max: 4 }, scale: { connections: 5000 } },
     // 200 users a message: a large run is a backlog of hundreds of messages, so the unit scales out from 0.
     { name: 'digest', kind: 'worker', entry: 'src/units/digest.ts', priority: 'background',
-      replicas: { min: 0, max: 4 }, scale: { backlog: 20 }, env: { DIGEST_TOP_POSTS: '10' }, secrets: ['SMTP_URL'] },
+      replicas: { min: 0, max: 4 }, scale: { backlog: 20 }, env: { DIGEST_TOP_POSTS: '10' },
+      // Without SMTP_URL the digest writes to a file outbox (src/domain/transport.ts).
+      secrets: [{ name: 'SMTP_URL', optional: true }] },
     // Hourly: each run picks the users whose local time is Monday morning (see the cron's file).
     // DIGEST_ANY_TIME=1 queues every opted-in user now, whatever their local time (demos, tests).
-    { name: 'weekly-digest', kind: 'cron', entry: 'src/crons/weekly-digest.ts', schedule: '5 * * * *', secrets: ['DIGEST_ANY_TIME'] },
+    { name: 'weekly-digest', kind: 'cron', entry: 'src/crons/weekly-digest.ts', schedule: '5 * * * *', secrets: [{ name: 'DIGEST_ANY_TIME', optional: true }] },
     { name: 'trending', kind: 'cron', entry: 'src/crons/trending.ts', schedule: '*/10 * * * *' },
     { name: 'cleanup', kind: 'cron', entry: 'src/crons/cleanup.ts', schedule: '30 3 * * *' },
     { name: 'migrate', kind: 'job', entry: 'src/jobs/migrate.ts', runOn: 'deploy' },
-    { name: 'demo-seed', kind: 'job', entry: 'src/jobs/demo-seed.ts', runOn: 'deploy' },
-    { name: 'seed', kind: 'job', entry: 'src/jobs/seed.ts', runOn: 'manual', deadline: '1h' },
+    // Both create users with known passwords (src/domain/demo-credentials.ts): never deployed.
+    { name: 'demo-seed', kind: 'job', entry: 'src/jobs/demo-seed.ts', runOn: 'deploy', localOnly: true },
+    { name: 'seed', kind: 'job', entry: 'src/jobs/seed.ts', runOn: 'manual', deadline: '1h', localOnly: true },
     { name: 'changes', kind: 'cdc', tables: ['posts', 'upvotes', 'comments'] },
   ],
 });

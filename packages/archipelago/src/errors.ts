@@ -43,6 +43,8 @@ export const codes = {
   ARCH_E_CONSOLE_TOKEN: 'a console action came without the per-run token',
   ARCH_E_CONSOLE_ORIGIN: 'a console request came from another origin or host',
   ARCH_E_CONSOLE_PORT: 'the console port is in use',
+  ARCH_E_TYPESCRIPT: 'a TypeScript file cannot be loaded because tsx is not installed',
+  ARCH_E_PEER_MISSING: 'an optional peer dependency is not installed',
 } as const;
 
 export type ErrorCode = keyof typeof codes;

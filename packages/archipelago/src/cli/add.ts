@@ -2,7 +2,6 @@
 // file keeps its formatting and comments) and creates the unit's entry file from a template.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { ArchipelagoError } from '../errors.js';
 import { findConfig, importConfig } from '../service/load.js';
 import { validateService } from '../service/validate.js';
@@ -40,7 +39,7 @@ const command: Command = {
     writeFileSync(configPath, updated);
     // The result must still validate; otherwise leave the project as it was.
     // A query string makes the module loader read the changed file instead of its cached copy.
-    const fresh = await import(`${pathToFileURL(configPath).href}?v=${Date.now()}`).then((m: { default?: unknown }) => m.default, () => undefined);
+    const fresh = await importConfig(configPath, true).catch(() => undefined);
     const check = validateService(fresh, { root, configPath });
     if (check.errors.length > 0) {
       writeFileSync(configPath, original);

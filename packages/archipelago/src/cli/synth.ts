@@ -35,6 +35,7 @@ const command: Command = {
       environment: (opts.environment as string | undefined) ?? 'production', subscriptions: catalog.subscriptions,
     });
     const written = await writeYaml(path.resolve(opts.out as string), result);
+    for (const o of result.omitted) console.log(`left out unit "${o.unit}" (${o.reason}): it does not exist in this environment`);
     console.log(`wrote ${result.objects.length} objects in ${written.length} files to ${path.resolve(opts.out as string)} (apply with: kubectl apply -k ${opts.out as string})`);
     return 0;
   },

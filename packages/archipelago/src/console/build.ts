@@ -1,6 +1,7 @@
 // Bundles the console's front end (web/) with esbuild into dist/, on demand: only when dist/ is
 // missing or older than a source file, so `archipelago up` works from a fresh checkout.
 import { mkdir, mkdtemp, readdir, rename, rm, stat, copyFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,6 +38,8 @@ export function ensureConsoleBuilt(opts: { force?: boolean } = {}): Promise<stri
 }
 
 async function build(force: boolean): Promise<string> {
+  // The published package ships the bundle and not its sources.
+  if (!existsSync(WEB_DIR)) return DIST_DIR;
   if (!force && (await oldestOutput()) >= (await newestMtime(WEB_DIR))) return DIST_DIR;
   const { build: esbuild } = await import('esbuild');
   await mkdir(DIST_DIR, { recursive: true });

@@ -7,3 +7,4 @@ export {
   type Behavior, type Rules, type Policy, type Recommendation, type ScaleEvent,
 } from './behavior.js';
 export { hpaBehavior, kedaScaledObjectFields, kedaTriggerTargets, type HpaBehavior, type HpaScalingRules, type KedaScaledObjectFields, type KedaTriggerTargets } from './emit.js';
+export { utilisation, type ReplicaUsage, type Requests } from './utilisation.js';

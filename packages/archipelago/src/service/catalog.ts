@@ -1,10 +1,11 @@
 // Reads what each unit's entry file declares (subscriptions, broadcasts, published topics) by
 // importing it, without running it. One source for the supervisor, synth and `archipelago topics`.
-import { pathToFileURL } from 'node:url';
+import path from 'node:path';
 import { ArchipelagoError } from '../errors.js';
 import type { SubscriptionSpec } from '../messaging/broker.js';
 import type { SubscriptionDefinition, UnitDefinition } from '../units/define.js';
 import { parseDuration } from './quantity.js';
+import { importServiceModule } from './typescript.js';
 import type { ResolvedService, ResolvedUnit, UnitKind } from './types.js';
 
 const EXPECTED: Record<UnitKind, UnitDefinition['kind'] | undefined> = {
@@ -15,8 +16,9 @@ export async function loadDefinition(unit: ResolvedUnit): Promise<UnitDefinition
   if (!unit.entryPath) return undefined;
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(unit.entryPath).href)) as { default?: unknown };
+    mod = await importServiceModule(unit.entryPath, path.dirname(unit.entryPath));
   } catch (e) {
+    if (e instanceof ArchipelagoError) throw e;
     throw new ArchipelagoError('ARCH_E_ENTRY_EXPORT', `units[${unit.index}] "${unit.name}": entry ${unit.entry} failed to load: ${(e as Error).message}`);
   }
   const def = mod.default as UnitDefinition | undefined;

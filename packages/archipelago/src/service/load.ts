@@ -1,14 +1,16 @@
 // Finds and imports `archipelago.config.ts`, then validates it into a ResolvedService.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { ArchipelagoError } from '../errors.js';
 import type { ResolvedService, ValidationIssue } from './types.js';
+import { importServiceModule } from './typescript.js';
 import { resolveService, validateService } from './validate.js';
 
 export const CONFIG_FILE = 'archipelago.config.ts';
+/** A built service's config (the image runs this one). */
+export const BUILT_CONFIG_FILE = 'archipelago.config.js';
 
-/** The config path: the given file, or `archipelago.config.ts` in `cwd` or its nearest ancestor. */
+/** The config path: the given file, or `archipelago.config.ts` (else `.js`) in `cwd` or its nearest ancestor. */
 export function findConfig(explicit?: string, cwd = process.cwd()): string {
   if (explicit) {
     const p = path.resolve(cwd, explicit);
@@ -16,18 +18,20 @@ export function findConfig(explicit?: string, cwd = process.cwd()): string {
     return p;
   }
   for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
-    const p = path.join(dir, CONFIG_FILE);
-    if (existsSync(p)) return p;
+    for (const file of [CONFIG_FILE, BUILT_CONFIG_FILE]) {
+      const p = path.join(dir, file);
+      if (existsSync(p)) return p;
+    }
     if (path.dirname(dir) === dir) break;
   }
   throw new ArchipelagoError('ARCH_E_CONFIG_NOT_FOUND', `no ${CONFIG_FILE} in ${cwd} or any folder above it (use --config <file>)`);
 }
 
-export async function importConfig(configPath: string): Promise<unknown> {
+export async function importConfig(configPath: string, fresh = false): Promise<unknown> {
   try {
-    const mod = (await import(pathToFileURL(configPath).href)) as { default?: unknown };
-    return mod.default;
+    return (await importServiceModule(configPath, path.dirname(configPath), { fresh, native: true })).default;
   } catch (e) {
+    if (e instanceof ArchipelagoError) throw e;
     throw new ArchipelagoError('ARCH_E_CONFIG_LOAD', `could not load ${configPath}: ${(e as Error).message}`);
   }
 }

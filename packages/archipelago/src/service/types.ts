@@ -22,11 +22,30 @@ interface UnitCommon {
   replicas?: Replicas;
   resources?: Resources;
   env?: Record<string, string>;
-  /** Names of the secrets (environment variables) this unit may read. */
-  secrets?: string[];
+  /**
+   * The secrets (environment variables) this unit may read: a name, or `{ name, optional: true }`
+   * for one that may be absent (a flag, an SMTP URL with a fallback).
+   */
+  secrets?: (string | SecretInput)[];
   priority?: Priority;
   /** Drain time on shutdown. */
   grace?: Duration;
+  /**
+   * Runs under `archipelago up` only: synth leaves the unit out of every manifest and Pulumi
+   * program (demo data, local fixtures). Shorthand for `environments: ['local']`.
+   */
+  localOnly?: boolean;
+  /**
+   * The environments the unit exists in: `local` is `archipelago up`, any other name is synth's
+   * `--environment`. Every environment when omitted.
+   */
+  environments?: string[];
+}
+
+export interface SecretInput {
+  name: string;
+  /** The pod starts without it (`secretKeyRef.optional`); the unit's code sees it absent. */
+  optional?: boolean;
 }
 
 export interface HealthPaths { liveness?: string; readiness?: string }
@@ -95,10 +114,15 @@ export interface ResolvedCommon {
   readonly replicas: { readonly min: number; readonly max: number };
   readonly resources: { readonly cpu: string; readonly memory: string; readonly cpuMillis: number; readonly memoryBytes: number };
   readonly env: Readonly<Record<string, string>>;
+  /** Every declared secret's name, optional ones included. */
   readonly secrets: readonly string[];
+  /** The declared secrets that may be absent. */
+  readonly optionalSecrets: readonly string[];
   readonly priority: Priority;
   readonly graceMs: number;
   readonly grace: Duration;
+  /** Where the unit exists; `undefined` means every environment (see `runsIn`). */
+  readonly environments: readonly string[] | undefined;
 }
 export interface ResolvedBehavior {
   readonly scaleUp: { readonly stabilizationMs: number; readonly policies: readonly { type: 'pods' | 'percent'; value: number; periodMs: number }[]; readonly select: 'max' | 'min' };

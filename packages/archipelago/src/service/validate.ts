@@ -4,13 +4,15 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Cron } from 'croner';
 import { ArchipelagoError, type ErrorCode } from '../errors.js';
+import { LOCAL_ENVIRONMENT } from './environments.js';
 import { parseCpu, parseDuration, parseMemory } from './quantity.js';
+import { compiledEntry } from './typescript.js';
 import type {
   Behavior, ResolvedBehavior, ResolvedBroker, ResolvedService, ResolvedUnit, ServiceInput, UnitKind, ValidationIssue,
 } from './types.js';
 
 const KINDS: readonly UnitKind[] = ['api', 'worker', 'realtime', 'cron', 'job', 'cdc'];
-const COMMON = ['name', 'kind', 'entry', 'replicas', 'resources', 'env', 'secrets', 'priority', 'grace'];
+const COMMON = ['name', 'kind', 'entry', 'replicas', 'resources', 'env', 'secrets', 'priority', 'grace', 'localOnly', 'environments'];
 const FIELDS: Record<UnitKind, readonly string[]> = {
   api: [...COMMON, 'port', 'health', 'scale'],
   realtime: [...COMMON, 'port', 'health', 'scale'],
@@ -99,6 +101,7 @@ export function validateService(input: unknown, opts: ValidateOptions = {}): Val
       e('ARCH_E_MISSING_FIELD', `entry (${show(raw.entry)}) must name the unit's entry file, relative to the config`);
     } else {
       entryPath = path.resolve(root, raw.entry);
+      if (opts.configPath !== undefined) entryPath = compiledEntry(opts.configPath, entryPath);
       if (opts.root !== undefined && !existsSync(entryPath)) e('ARCH_E_ENTRY_NOT_FOUND', `entry "${raw.entry}" does not exist (looked for ${entryPath})`);
     }
 
@@ -154,24 +157,20 @@ export function validateService(input: unknown, opts: ValidateOptions = {}): Val
         else env[k] = v;
       }
     }
-    const secrets: string[] = [];
-    if (raw.secrets !== undefined) {
-      if (!Array.isArray(raw.secrets)) e('ARCH_E_INVALID_VALUE', `secrets (${show(raw.secrets)}) must be an array of names`);
-      else for (const s of raw.secrets) {
-        if (typeof s !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(s)) e('ARCH_E_INVALID_VALUE', `secrets entry ${show(s)} must be an environment variable name`);
-        else secrets.push(s);
-      }
-    }
+    const { secrets, optionalSecrets } = resolveSecrets(raw.secrets, e);
     const priority = raw.priority ?? (kind === 'api' || kind === 'realtime' ? 'critical' : 'normal');
     if (!['critical', 'normal', 'background'].includes(priority as string)) e('ARCH_E_INVALID_VALUE', `priority (${show(raw.priority)}) must be critical, normal or background`);
     const grace = (raw.grace ?? DEFAULT_GRACE[kind]) as string;
     const graceMs = typeof grace === 'string' ? parseDuration(grace) : undefined;
     if (graceMs === undefined) e('ARCH_E_INVALID_DURATION', `grace (${show(raw.grace)}) must be a duration such as '30s'`);
 
+    const environments = resolveEnvironments(raw.localOnly, raw.environments, e);
+
     const common = {
       name: uname as string, index, entry: raw.entry as string | undefined, entryPath,
       replicas: { min, max }, resources: { cpu, memory, cpuMillis: cpuMillis ?? 0, memoryBytes: memoryBytes ?? 0 },
-      env, secrets, priority: priority as ResolvedUnit['priority'], graceMs: graceMs ?? 30_000, grace: grace as ResolvedUnit['grace'],
+      env, secrets, optionalSecrets, priority: priority as ResolvedUnit['priority'], graceMs: graceMs ?? 30_000, grace: grace as ResolvedUnit['grace'],
+      environments,
     };
     const duration = (field: string, v: unknown): number | undefined => {
       if (v === undefined) return undefined;
@@ -288,6 +287,48 @@ export function resolveService(input: ServiceInput | unknown, opts: ValidateOpti
       r.errors.map((i) => `${i.code} ${i.message}`));
   }
   return r.service;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function resolveSecrets(raw: unknown, e: (c: ErrorCode, m: string) => void): { secrets: string[]; optionalSecrets: string[] } {
+  const secrets: string[] = [], optionalSecrets: string[] = [];
+  if (raw === undefined) return { secrets, optionalSecrets };
+  if (!Array.isArray(raw)) {
+    e('ARCH_E_INVALID_VALUE', `secrets (${show(raw)}) must be an array of names or { name, optional }`);
+    return { secrets, optionalSecrets };
+  }
+  raw.forEach((s: unknown, i: number) => {
+    let name: unknown = s, optional: unknown = false;
+    if (isObj(s)) {
+      for (const key of Object.keys(s)) if (key !== 'name' && key !== 'optional') e('ARCH_E_UNKNOWN_FIELD', `unknown field "secrets[${i}].${key}" (allowed: name, optional)`);
+      name = s.name;
+      optional = s.optional ?? false;
+      if (typeof optional !== 'boolean') e('ARCH_E_INVALID_VALUE', `secrets[${i}].optional (${show(optional)}) must be true or false`);
+    }
+    const field = isObj(s) ? `secrets[${i}].name` : `secrets[${i}]`;
+    if (typeof name !== 'string' || !ENV_NAME.test(name)) return e('ARCH_E_INVALID_VALUE', `${field} (${show(name)}) must be an environment variable name`);
+    if (secrets.includes(name)) return e('ARCH_E_INVALID_VALUE', `${field} ("${name}") is declared twice`);
+    secrets.push(name);
+    if (optional === true) optionalSecrets.push(name);
+  });
+  return { secrets, optionalSecrets };
+}
+
+function resolveEnvironments(localOnly: unknown, environments: unknown, e: (c: ErrorCode, m: string) => void): string[] | undefined {
+  if (localOnly !== undefined && typeof localOnly !== 'boolean') e('ARCH_E_INVALID_VALUE', `localOnly (${show(localOnly)}) must be true or false`);
+  if (environments === undefined) return localOnly === true ? [LOCAL_ENVIRONMENT] : undefined;
+  if (localOnly !== undefined) e('ARCH_E_INVALID_VALUE', 'localOnly and environments cannot both be set (localOnly: true is environments: [\'local\'])');
+  if (!Array.isArray(environments) || environments.length === 0) {
+    e('ARCH_E_INVALID_VALUE', `environments (${show(environments)}) must be a non-empty array of environment names ('local' is archipelago up)`);
+    return undefined;
+  }
+  const out: string[] = [];
+  for (const env of environments) {
+    if (typeof env !== 'string' || !DNS1123.test(env)) e('ARCH_E_INVALID_VALUE', `environments entry ${show(env)} must be an environment name (lowercase letters, digits, '-')`);
+    else out.push(env);
+  }
+  return out;
 }
 
 function resolveBroker(b: unknown, err: (c: ErrorCode, m: string) => void): ResolvedBroker {

@@ -1,12 +1,12 @@
 // The local autoscaler loop: every polling interval it reads a unit's metrics (backlog and oldest
 // age of its own subscriptions, CPU and memory of each replica from the OS, connections from the
 // replicas' reports), asks the autoscaler for a replica count and applies it.
-import pidusage from 'pidusage';
 import type { ResolvedUnit } from '../service/types.js';
-import { createAutoscaler, type Autoscaler, type Metrics } from '../scaling/index.js';
+import { createAutoscaler, utilisation, type Autoscaler, type Metrics } from '../scaling/index.js';
 import type { LogMux } from './logs.js';
 import type { SupervisorState } from './state.js';
 import type { UnitRunner } from './unit.js';
+import { UsageMeter } from './usage.js';
 
 /** Backlog and oldest-message age summed over a unit's subscriptions, or null when unreadable. */
 export type BacklogReader = (unit: string) => Promise<{ backlog: number; oldestAgeMs: number | null } | null>;
@@ -24,6 +24,7 @@ export interface AutoscaleOptions {
 export class AutoscaleLoop {
   private readonly timers: NodeJS.Timeout[] = [];
   private stopped = false;
+  private readonly usage = new UsageMeter();
 
   constructor(private readonly opts: AutoscaleOptions) {}
 
@@ -68,22 +69,13 @@ export class AutoscaleLoop {
     }
     const live = runner.replicas.filter((r) => r.live && r.pid !== undefined);
     if (live.length === 0) return m;
-    const usage: Record<number, { cpu: number; memory: number } | undefined> = await pidusage(live.map((r) => r.pid!)).catch(() => ({}));
-    let cpu = 0, mem = 0, n = 0;
-    for (const r of live) {
-      const u = usage[r.pid!];
-      if (!u) continue;
-      r.status.cpu = Math.round(u.cpu * 10) / 10;
-      r.status.memoryBytes = u.memory;
-      cpu += u.cpu;
-      mem += u.memory;
-      n++;
-    }
-    if (n > 0) {
-      // Utilisation as the HPA computes it: usage over the request, averaged over replicas.
-      m.cpuPercent = (cpu / n) / (unit.resources.cpuMillis / 10);
-      m.memoryPercent = (mem / n) / unit.resources.memoryBytes * 100;
-    }
+    const usage = await this.usage.measure(live.map((r) => ({ pid: r.pid!, ready: r.status.state === 'ready' })));
+    live.forEach((r, i) => {
+      const u = usage[i]!;
+      if (u.cpuCores !== null) r.status.cpu = Math.round(u.cpuCores * 1000) / 10;
+      if (u.memoryBytes !== null) r.status.memoryBytes = u.memoryBytes;
+    });
+    Object.assign(m, utilisation(usage, unit.resources));
     // Summed over replicas: the autoscaler divides by the per-replica target.
     m.connections = live.reduce((s, r) => s + r.status.connections, 0);
     return m;
@@ -92,6 +84,6 @@ export class AutoscaleLoop {
   stop(): void {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
-    pidusage.clear();
+    this.usage.clear();
   }
 }

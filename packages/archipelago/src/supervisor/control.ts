@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { ArchipelagoError, codes as CODES, isArchipelagoError, type ErrorCode } from '../errors.js';
-import { stateDir } from './database.js';
+import { stateDir } from './paths.js';
 import type { LogLine, StatusSnapshot } from './state.js';
 
 export function controlSocket(root: string): string {

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { ArchipelagoError } from '../errors.js';
 import { startEmbedded } from '../database/embedded.js';
 import type { ResolvedService } from '../service/types.js';
+import { databaseFile, stateDir } from './paths.js';
 
 export interface SupervisorDatabase {
   readonly url: string;
@@ -16,13 +17,7 @@ export interface SupervisorDatabase {
   kill(): void;
 }
 
-export function stateDir(root: string): string {
-  return path.join(root, '.archipelago');
-}
-
-export function databaseFile(root: string): string {
-  return path.join(stateDir(root), 'database.json');
-}
+export { stateDir, databaseFile };
 
 /** The URL a running supervisor advertises for this service, if any. */
 export function readDatabaseFile(root: string): string | undefined {

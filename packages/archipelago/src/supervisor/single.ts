@@ -1,6 +1,7 @@
 // `archipelago up --single-process`: every long-running unit in this one process (tiny setups, the
 // isolation benchmark). Deploy jobs and cron ticks still get a process each, as they do normally.
 import { ArchipelagoError } from '../errors.js';
+import { forEnvironment, LOCAL_ENVIRONMENT } from '../service/environments.js';
 import type { ResolvedService } from '../service/types.js';
 import { runInProcess } from '../units/run.js';
 import { startControlServer } from './control.js';
@@ -10,7 +11,8 @@ import { tuningFromEnv } from './probes.js';
 import { SupervisorState } from './state.js';
 import { CronRunner, TaskRun } from './tasks.js';
 
-export async function runSingleProcess(service: ResolvedService, opts: { only?: readonly string[]; json: boolean }): Promise<number> {
+export async function runSingleProcess(declared: ResolvedService, opts: { only?: readonly string[]; json: boolean }): Promise<number> {
+  const service = forEnvironment(declared, LOCAL_ENVIRONMENT).service;
   for (const n of opts.only ?? []) if (!service.units.some((u) => u.name === n)) throw new ArchipelagoError('ARCH_E_UNKNOWN_UNIT', `--only names unit "${n}", which service "${service.name}" does not declare`);
   const units = service.units.filter((u) => !opts.only || opts.only.includes(u.name));
   const state = new SupervisorState(service.name, service.root);

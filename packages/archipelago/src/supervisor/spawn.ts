@@ -8,11 +8,11 @@ import { fileURLToPath } from 'node:url';
 import type { ResolvedService, ResolvedUnit, Priority } from '../service/types.js';
 import { ENV } from '../units/ipc.js';
 
-// Resolved from the toolkit, not from the service folder, so a service outside this repository
-// (one made by `archipelago init`) can start replicas without tsx in its own node_modules.
-const TSX_LOADER = import.meta.resolve('tsx');
-
-/** The `archipelago` executable that children run. */
+/**
+ * The `archipelago` executable that children run. No loader flags: the launcher picks the sources
+ * or the build as it did for us (it sees the same files and environment), and a replica registers
+ * tsx only when the service's own files are TypeScript.
+ */
 export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/archipelago.js');
 
 const NICE: Record<Priority, number> = { critical: 0, normal: 5, background: 10 };
@@ -60,7 +60,7 @@ export function forkUnit(opts: SpawnOptions): Worker {
   cluster.setupPrimary({
     exec: opts.exec ?? BIN,
     args: ['run', opts.unit.name, '--config', opts.service.configPath, ...(opts.args?.length ? ['--', ...opts.args] : [])],
-    execArgv: ['--import', TSX_LOADER, ...profileArgs(opts)],
+    execArgv: profileArgs(opts),
     cwd: opts.service.root,
     silent: true,
   });

@@ -2,6 +2,7 @@
 // minimum, crons, probes and restarts, the autoscaler loop, the control endpoint, ordered shutdown.
 import cluster from 'node:cluster';
 import { ArchipelagoError } from '../errors.js';
+import { forEnvironment, LOCAL_ENVIRONMENT } from '../service/environments.js';
 import type { ResolvedService, ResolvedUnit, ResolvedJobUnit } from '../service/types.js';
 import { AutoscaleLoop, type BacklogReader } from './autoscale.js';
 import { startControlServer, type ControlHandlers } from './control.js';
@@ -42,7 +43,12 @@ export class Supervisor {
   /** Settles once every unit is registered: control requests that name a unit wait for it. */
   private readonly registered = resolvers();
 
-  constructor(readonly service: ResolvedService, private readonly opts: SupervisorOptions = {}) {
+  /** The declaration as `archipelago up` sees it: units limited to other environments are not there. */
+  readonly service: ResolvedService;
+
+  constructor(declared: ResolvedService, private readonly opts: SupervisorOptions = {}) {
+    this.service = forEnvironment(declared, LOCAL_ENVIRONMENT).service;
+    const service = this.service;
     this.state = new SupervisorState(service.name, service.root);
     this.logs = new LogMux(this.state, { json: opts.json ?? false, color: opts.color, write: opts.write });
     this.tuning = opts.tuning ?? tuningFromEnv();

@@ -4,6 +4,6 @@ export { normalize, ADMIN_PORT, PRESTOP_SECONDS, PRIORITY_VALUES, type SynthCont
 export { hpaBehavior, backlogQuery, CONNECTIONS_METRIC } from './autoscale.js';
 export { RUN_ON_LABEL } from './kinds.js';
 export { validateSchemas, checkRules, podSpecOf } from './validate.js';
-export { toYaml, yamlFiles, writeYaml } from './yaml.js';
+export { toYaml, yamlFiles, writeYaml, omittedNote } from './yaml.js';
 export { dockerfile, dockerignore, IMAGE_ENTRYPOINT, type DockerfileOptions } from './dockerfile.js';
 export type * from './types.js';

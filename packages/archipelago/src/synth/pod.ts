@@ -44,7 +44,10 @@ function container(ctx: SynthContext, plan: UnitPlan): IContainer {
   const { unit } = plan;
   const env: IEnvVar[] = [
     { name: 'ARCHIPELAGO_REPLICA', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-    ...plan.secretKeys.map((key): IEnvVar => ({ name: key, valueFrom: { secretKeyRef: { name: ctx.secretName, key } } })),
+    // An optional key may be missing from the Secret: the pod starts and the variable is unset.
+    ...plan.secretKeys.map((key): IEnvVar => ({
+      name: key, valueFrom: { secretKeyRef: { name: ctx.secretName, key, ...(unit.optionalSecrets.includes(key) ? { optional: true } : {}) } },
+    })),
   ];
   const listening = unit.kind === 'api' || unit.kind === 'realtime';
   const c: IContainer = {

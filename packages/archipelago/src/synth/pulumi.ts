@@ -1,13 +1,15 @@
 // `archipelago/pulumi`: the same objects as the YAML output, created by a Pulumi component on
 // @pulumi/kubernetes, with deploy Jobs first and every workload depending on them.
-import * as pulumi from '@pulumi/pulumi';
-import * as k8s from '@pulumi/kubernetes';
+import type * as pulumi from '@pulumi/pulumi';
+import type * as k8s from '@pulumi/kubernetes';
 import type { SubscriptionSpec } from '../messaging/broker.js';
 import { loadCatalog } from '../service/catalog.js';
 import { loadService } from '../service/load.js';
+import type { OmittedUnit } from '../service/environments.js';
 import type { ResolvedService, ServiceInput } from '../service/types.js';
 import { resolveService } from '../service/validate.js';
 import { RUN_ON_LABEL } from './kinds.js';
+import { loadPeers, PULUMI_PEERS } from './peers.js';
 import { PRIORITY_GROUP, SHARED_GROUP, synthesize } from './synthesize.js';
 import type { K8sObject } from './types.js';
 import { validateSchemas } from './validate.js';
@@ -31,17 +33,19 @@ export interface ArchipelagoServiceArgs {
   readonly transform?: (obj: K8sObject) => K8sObject;
 }
 
+const [P, K] = await loadPeers<[typeof pulumi, typeof k8s]>(PULUMI_PEERS);
+
 type Ctor = new (name: string, args: any, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource;
 const TYPED: Record<string, Ctor> = {
-  'v1/ConfigMap': k8s.core.v1.ConfigMap, 'v1/Service': k8s.core.v1.Service, 'v1/ServiceAccount': k8s.core.v1.ServiceAccount,
-  'apps/v1/Deployment': k8s.apps.v1.Deployment, 'autoscaling/v2/HorizontalPodAutoscaler': k8s.autoscaling.v2.HorizontalPodAutoscaler,
-  'policy/v1/PodDisruptionBudget': k8s.policy.v1.PodDisruptionBudget, 'scheduling.k8s.io/v1/PriorityClass': k8s.scheduling.v1.PriorityClass,
-  'batch/v1/CronJob': k8s.batch.v1.CronJob, 'batch/v1/Job': k8s.batch.v1.Job,
+  'v1/ConfigMap': K.core.v1.ConfigMap, 'v1/Service': K.core.v1.Service, 'v1/ServiceAccount': K.core.v1.ServiceAccount,
+  'apps/v1/Deployment': K.apps.v1.Deployment, 'autoscaling/v2/HorizontalPodAutoscaler': K.autoscaling.v2.HorizontalPodAutoscaler,
+  'policy/v1/PodDisruptionBudget': K.policy.v1.PodDisruptionBudget, 'scheduling.k8s.io/v1/PriorityClass': K.scheduling.v1.PriorityClass,
+  'batch/v1/CronJob': K.batch.v1.CronJob, 'batch/v1/Job': K.batch.v1.Job,
 };
 
-export class ArchipelagoService extends pulumi.ComponentResource {
+export class ArchipelagoService extends P.ComponentResource {
   /** Resolves, once every child is registered, to the objects created and their resources. */
-  readonly ready: Promise<{ objects: readonly K8sObject[]; resources: readonly pulumi.CustomResource[] }>;
+  readonly ready: Promise<{ objects: readonly K8sObject[]; resources: readonly pulumi.CustomResource[]; omitted: readonly OmittedUnit[] }>;
 
   constructor(name: string, args: ArchipelagoServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     // The args hold functions and Maps the engine cannot serialise; they stay in this process.
@@ -55,10 +59,15 @@ export class ArchipelagoService extends pulumi.ComponentResource {
         const subscriptions = args.subscriptions ?? (await loadCatalog(s)).subscriptions;
         return this.create(name, objectsFor(s, subscriptions, args));
       })();
-    this.registerOutputs(this.ready.then(({ objects }) => ({ objects: objects.map((o) => `${o.kind}/${o.metadata?.name}`) })));
+    this.registerOutputs(this.ready.then(({ objects, omitted }) => ({
+      objects: objects.map((o) => `${o.kind}/${o.metadata?.name}`),
+      omitted: omitted.map((o) => `${o.unit} (${o.reason})`),
+    })));
   }
 
-  private create(name: string, groups: readonly { name: string; objects: readonly K8sObject[] }[]) {
+  private create(name: string, synth: { groups: readonly { name: string; objects: readonly K8sObject[] }[]; omitted: readonly OmittedUnit[] }) {
+    const { groups, omitted } = synth;
+    for (const o of omitted) void P.log.info(`left out unit "${o.unit}" (${o.reason}): it does not exist in this environment`, this);
     // Parallel lists: objects[i] is what resources[i] was created from.
     const objects: K8sObject[] = [];
     const resources: pulumi.CustomResource[] = [];
@@ -66,7 +75,7 @@ export class ArchipelagoService extends pulumi.ComponentResource {
       const key = `${o.apiVersion}/${o.kind}`;
       const resName = `${name}-${o.kind.toLowerCase()}-${o.metadata?.name}`;
       const ro: pulumi.CustomResourceOptions = { parent: this, dependsOn };
-      const r = TYPED[key] ? new TYPED[key](resName, o, ro) : new k8s.apiextensions.CustomResource(resName, o as any, ro);
+      const r = TYPED[key] ? new TYPED[key](resName, o, ro) : new K.apiextensions.CustomResource(resName, o as any, ro);
       objects.push(o);
       resources.push(r);
       return r;
@@ -88,7 +97,7 @@ export class ArchipelagoService extends pulumi.ComponentResource {
         }
       }
     }
-    return { objects, resources };
+    return { objects, resources, omitted };
   }
 }
 
@@ -98,7 +107,7 @@ function objectsFor(service: ResolvedService, subscriptions: ReadonlyMap<string,
   const transform = args.transform ?? ((o: K8sObject) => o);
   const groups = result.groups.map((g) => ({ name: g.name, objects: g.objects.map((o) => transform(structuredClone(o))) }));
   validateSchemas(groups.flatMap((g) => g.objects));
-  return groups;
+  return { groups, omitted: result.omitted };
 }
 
 async function resolveConfig(args: ArchipelagoServiceArgs): Promise<ResolvedService> {

@@ -1,5 +1,7 @@
 // The pure entry point: a resolved service (plus image, namespace, environment, subscriptions) to
 // every Kubernetes object, grouped per file and in apply order, checked before anyone sees them.
+import { ArchipelagoError } from '../errors.js';
+import { forEnvironment, LOCAL_ENVIRONMENT } from '../service/environments.js';
 import type { ResolvedService } from '../service/types.js';
 import { triggerAuthentication } from './autoscale.js';
 import { BUILDERS } from './kinds.js';
@@ -15,7 +17,12 @@ export const PRIORITY_GROUP = '_priorityclasses';
  * priority classes, the `runOn: 'deploy'` jobs, then every other unit in declaration order. Each
  * unit's ConfigMap comes before its workload.
  */
-export function synthesize(service: ResolvedService, opts: SynthOptions): SynthResult {
+export function synthesize(declared: ResolvedService, opts: SynthOptions): SynthResult {
+  if (opts.environment === LOCAL_ENVIRONMENT) {
+    throw new ArchipelagoError('ARCH_E_USAGE', `synth: environment "${LOCAL_ENVIRONMENT}" is the one \`archipelago up\` runs; name the cluster's (production, staging, ...)`);
+  }
+  // Units limited to other environments (localOnly demo data) never reach a manifest or a Pulumi program.
+  const { service, omitted } = forEnvironment(declared, opts.environment);
   const ctx = normalize(service, opts);
   const groups: SynthGroup[] = [
     { name: SHARED_GROUP, objects: shared(ctx) },
@@ -27,7 +34,7 @@ export function synthesize(service: ResolvedService, opts: SynthOptions): SynthR
   const objects = groups.flatMap((g) => g.objects);
   checkRules(objects, service, opts.subscriptions);
   validateSchemas(objects);
-  return { objects, groups };
+  return { objects, groups, omitted };
 }
 
 function shared(ctx: SynthContext): K8sObject[] {

@@ -7,6 +7,7 @@ import type { IPriorityClass } from 'kubernetes-models/scheduling.k8s.io/v1';
 import type { ICronJob, IJob } from 'kubernetes-models/batch/v1';
 import type { IScaledObject, ITriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import type { SubscriptionSpec } from '../messaging/broker.js';
+import type { OmittedUnit } from '../service/environments.js';
 
 export type {
   IConfigMap, IService, IServiceAccount, IDeployment, IHorizontalPodAutoscaler, IPodDisruptionBudget,
@@ -41,4 +42,6 @@ export interface SynthResult {
   /** Every object, in apply order. */
   readonly objects: readonly K8sObject[];
   readonly groups: readonly SynthGroup[];
+  /** Units of the declaration that do not exist in this environment (`localOnly`, `environments`), left out. */
+  readonly omitted: readonly OmittedUnit[];
 }

@@ -24,8 +24,13 @@ export function yamlFiles(result: SynthResult): Map<string, string> {
     sortOptions: { order: 'fifo' },
     resources: [...files.keys()],
   };
-  files.set('kustomization.yaml', `${HEADER}# Apply order: shared objects, priority classes, runOn: deploy jobs, then the other units.\n${stringify(kustomization)}`);
+  files.set('kustomization.yaml', `${HEADER}# Apply order: shared objects, priority classes, runOn: deploy jobs, then the other units.\n${omittedNote(result)}${stringify(kustomization)}`);
   return files;
+}
+
+/** Said in the output itself, so whoever reads the manifests knows the declaration has more units. */
+export function omittedNote(result: SynthResult): string {
+  return result.omitted.map((o) => `# Left out: unit "${o.unit}" (${o.reason}) does not exist in this environment.\n`).join('');
 }
 
 /** Writes the files into `dir` (created if needed); returns the paths written. */

@@ -41,7 +41,8 @@ export function unitConfig(unit: ResolvedUnit, env: NodeJS.ProcessEnv, databaseU
   for (const name of TOOLKIT_VARS) if (env[name] !== undefined) config[name] = env[name];
   config.DATABASE_URL = databaseUrl;
   if ('port' in unit && config.PORT === undefined) config.PORT = String(unit.port);
-  for (const name of unit.secrets) config[name] = env[name];
+  // A missing secret is absent (not a key holding undefined), as an unset variable is in a pod.
+  for (const name of unit.secrets) if (env[name] !== undefined) config[name] = env[name];
   // The declaration's env wins over the process environment's: it is what synth renders.
   Object.assign(config, unit.env);
   return Object.freeze(config);

@@ -7,6 +7,7 @@ import { ArchipelagoError } from '../errors.js';
 import type { Messaging } from '../messaging/facade.js';
 import { createBroker, createMessaging } from '../messaging/index.js';
 import { loadDefinition } from '../service/catalog.js';
+import { runsIn } from '../service/environments.js';
 import { unitByName } from '../service/load.js';
 import type { ResolvedCdcUnit, ResolvedService, ResolvedUnit } from '../service/types.js';
 import { startApiHost } from './api.js';
@@ -92,6 +93,11 @@ function brokerWarn(logger: Logger) {
 export async function runUnit(opts: RunOptions): Promise<Replica> {
   const { service } = opts;
   const unit = typeof opts.unit === 'string' ? unitByName(service, opts.unit) : opts.unit;
+  // A pod knows its environment (synth sets it); a local-only unit started there by hand is refused.
+  const environment = process.env.ARCHIPELAGO_ENVIRONMENT;
+  if (environment && !runsIn(unit, environment)) {
+    throw new ArchipelagoError('ARCH_E_USAGE', `unit "${unit.name}" does not exist in environment "${environment}" (environments: ${unit.environments!.join(', ')})`);
+  }
   const replicaId = opts.replica ?? process.env[ENV.replica] ?? os.hostname();
   const logger = createLogger({ service: service.name, unit: unit.name, replica: replicaId });
   const replica = new Replica({

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { SEED_PASSWORD } from './demo-credentials.js';
 import { hashPassword } from './passwords.js';
 
 export const TAGS = ['javascript', 'typescript', 'node', 'postgres', 'rust', 'go', 'python', 'kubernetes', 'devops', 'security',
@@ -69,7 +70,7 @@ export async function seed(db: pg.ClientBase, opts: SeedOptions): Promise<SeedCo
   const chunk = opts.chunk ?? 25_000;
   const progress = opts.progress ?? (() => {});
   const run = Date.now().toString(36).slice(-5);
-  const hash = await hashPassword(opts.password ?? 'password');
+  const hash = await hashPassword(opts.password ?? SEED_PASSWORD);
   const makeUsers = opts.method === 'copy' ? usersCopy : usersSql;
 
   // Generated ids are in range by construction, so foreign-key triggers add nothing but time;

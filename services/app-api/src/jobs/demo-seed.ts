@@ -1,7 +1,8 @@
-// The demo-seed job (on deploy): on an empty database, a small data set and a `demo` account
-// (password `demo-password`) so that `npm start` has something to show. Never touches a
-// database that already has users.
+// The demo-seed job (on deploy, local only): on an empty database, a small data set and a `demo`
+// account with a known password, so that `npm start` has something to show. Never touches a
+// database that already has users, and never exists outside `archipelago up` (`localOnly`).
 import { migrate, task } from 'archipelago';
+import { DEMO_LOGIN, DEMO_PASSWORD } from '../domain/demo-credentials.js';
 import { seed } from '../domain/seed.js';
 import { signup } from '../domain/users.js';
 
@@ -14,7 +15,7 @@ export function examples(units: readonly { kind: string; port?: number }[]): str
   return `
   app-api demo data is ready. API ${api} · docs ${api}/docs · WebSocket ${live}
 
-  TOKEN=$(curl -s ${api}/auth/login -H 'content-type: application/json' -d '{"login":"demo","password":"demo-password"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')
+  TOKEN=$(curl -s ${api}/auth/login -H 'content-type: application/json' -d '{"login":"${DEMO_LOGIN}","password":"${DEMO_PASSWORD}"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')
   curl -s "${api}/feed?limit=5" -H "authorization: Bearer $TOKEN"
   curl -s -X POST ${api}/posts/1/upvote -H "authorization: Bearer $TOKEN"
   node -e 'const ws = new (require("ws"))(process.argv[1] + "?token=" + process.argv[2]); ws.on("open", () => ws.send(JSON.stringify({ type: "subscribe", post: "1" }))); ws.on("message", (m) => console.log(String(m)))' ${live} "$TOKEN"
@@ -35,9 +36,9 @@ export default task(async (ctx) => {
       ctx.logger.info('users exist; demo data not needed');
       return;
     }
-    await signup(client, { username: 'demo', email: 'demo@example.com', password: 'demo-password', tags: ['typescript', 'postgres', 'node'] });
+    await signup(client, { username: DEMO_LOGIN, email: 'demo@example.com', password: DEMO_PASSWORD, tags: ['typescript', 'postgres', 'node'] });
     const counts = await seed(client, { users: DEMO_USERS, chunk: 1000 });
-    ctx.logger.info(counts, 'demo data seeded (login: demo / demo-password)');
+    ctx.logger.info(counts, `demo data seeded (login: ${DEMO_LOGIN} / ${DEMO_PASSWORD})`);
     process.stderr.write(examples(ctx.service.units));
   } finally {
     await client.query('SELECT pg_advisory_unlock(7361002)').catch(() => {});
