@@ -213,6 +213,17 @@ export class Replica {
     clearTimeout(timer);
   }
 
+  /**
+   * Work that ignores its deadline cannot be drained: exit 1 at once, as a failed liveness probe
+   * would have the replica killed, so that it is restarted. Its messages' leases are released by
+   * whoever restarts it (or lapse), never while this process still runs their handlers.
+   */
+  abandon(): void {
+    this.draining = true;
+    clearInterval(this.loadTimer);
+    this.exit(1);
+  }
+
   /** A task finished on its own: release resources, then exit with its code. */
   private async finish(code: number, why?: string): Promise<number> {
     if (why && !this.draining) {

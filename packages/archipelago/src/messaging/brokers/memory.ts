@@ -1,8 +1,8 @@
 // An in-memory broker with the same semantics as the durable ones (fan-out, leases, retries,
 // dead letters), for the testing helpers and fast unit tests. Nothing survives the process.
-import type { Broker, ConsumerHandle, DeadLetter, HandlerOutcome, OutgoingMessage, RawDelivery, SubscriptionSpec, SubscriptionStats } from '../broker.js';
+import type { Broker, ConsumerHandle, DeadLetter, OutgoingMessage, SubscriptionSpec, SubscriptionStats } from '../broker.js';
 import { afterFailure, Bell, brokerErrors, encodeBroadcast, leaseMs, once } from '../common.js';
-import { runConsumer, type Warn } from '../consumer.js';
+import { runConsumer, type RawHandler, type Warn } from '../consumer.js';
 
 interface Held { id: string; topic: string; payload: unknown; publishedAt: Date; attempt: number; runAt: number; token: number }
 
@@ -47,7 +47,10 @@ export function createMemoryBroker(opts: { warn?: Warn } = {}): MemoryBroker {
 
   const broker: MemoryBroker = {
     kind: 'memory',
+    holder: 'memory',
     async init() { live(); },
+    // Every consumer lives in this one process: when it is gone, so is the queue.
+    async releaseHolder() { live(); return 0; },
     async ensureSubscription(spec) {
       live();
       const q = queues.get(spec.name);
@@ -65,7 +68,7 @@ export function createMemoryBroker(opts: { warn?: Warn } = {}): MemoryBroker {
         q.bell.ring();
       }
     },
-    async consume(spec: SubscriptionSpec, handler: (d: RawDelivery) => Promise<HandlerOutcome>) {
+    async consume(spec: SubscriptionSpec, handler: RawHandler) {
       live();
       const q = queue(spec.name);
       const current = (m: Held) => { const c = q.messages.get(m.id); return c && c.token === m.token ? c : undefined; };
@@ -91,7 +94,7 @@ export function createMemoryBroker(opts: { warn?: Warn } = {}): MemoryBroker {
           }
         },
         async release(ms) {
-          for (const m of ms) { const c = current(m); if (c) c.runAt = Date.now(); }
+          for (const m of ms) { const c = current(m); if (c) { c.runAt = Date.now(); c.attempt = Math.max(0, c.attempt - 1); } }
           q.bell.ring();
         },
         async closed() { consumers.delete(handle); },

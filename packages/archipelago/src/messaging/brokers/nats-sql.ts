@@ -17,7 +17,20 @@ CREATE TABLE IF NOT EXISTS archipelago.outbox (
   payload jsonb,
   published_at timestamptz NOT NULL
 );
+-- How often each message was given back unhandled: JetStream counts those deliveries, we do not.
+CREATE TABLE IF NOT EXISTS archipelago.nats_releases (
+  subscription text NOT NULL,
+  id text NOT NULL,
+  n int NOT NULL,
+  PRIMARY KEY (subscription, id)
+);
 ${DEAD_LETTERS_DDL}`;
+
+export const RELEASES_ADD = `
+INSERT INTO archipelago.nats_releases (subscription, id, n) SELECT $1, id, 1 FROM unnest($2::text[]) AS u(id)
+ON CONFLICT (subscription, id) DO UPDATE SET n = archipelago.nats_releases.n + 1`;
+export const RELEASES_READ = `SELECT id, n FROM archipelago.nats_releases WHERE subscription = $1 AND id = ANY($2::text[])`;
+export const RELEASES_FORGET = `DELETE FROM archipelago.nats_releases WHERE subscription = $1 AND id = $2`;
 
 export const OUTBOX_INSERT = `
 WITH ins AS (

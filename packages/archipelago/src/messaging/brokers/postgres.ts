@@ -3,7 +3,7 @@
 import pg from 'pg';
 import { createPool, transaction, type Queryable } from '../../database/pool.js';
 import type { Broker, ConsumerHandle, DeadLetter, OutgoingMessage, SubscriptionSpec, SubscriptionStats } from '../broker.js';
-import { afterFailure, Bell, brokerErrors, encodeBroadcast, leaseMs, once } from '../common.js';
+import { afterFailure, Bell, brokerErrors, defaultHolder, encodeBroadcast, leaseMs, once } from '../common.js';
 import { runConsumer, type Warn } from '../consumer.js';
 import { PgListener } from './pg-listener.js';
 import * as sql from './postgres-sql.js';
@@ -13,6 +13,8 @@ export interface PostgresBrokerOptions {
   /** A pool to share (not closed by the broker); one is made from `databaseUrl` otherwise. */
   readonly pool?: pg.Pool;
   readonly warn?: Warn;
+  /** Names this process on the leases it takes (see Broker.holder). */
+  readonly holder?: string;
 }
 
 interface Claimed { id: string; topic: string; payload: unknown; attempt: number; published_at: Date }
@@ -32,6 +34,7 @@ function makeConsumePool(url: string): pg.Pool {
 
 export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
   const warn: Warn = opts.warn ?? (() => {});
+  const holder = opts.holder ?? defaultHolder();
   const pool = opts.pool ?? createPool(opts.databaseUrl, { max: 10, application: 'archipelago-broker' });
   // Claims, acks and retries may skip the WAL flush: losing one in a crash only means a redelivery,
   // which at-least-once allows. Publishes use `pool` and stay durable once they resolve.
@@ -68,7 +71,13 @@ export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
 
   const broker: Broker = {
     kind: 'postgres',
+    holder,
     async init() { live(); await init(); },
+    async releaseHolder(h) {
+      live();
+      await init();
+      return (await q<{ n: number }>(sql.RELEASE_HOLDER, [h])).rows[0]!.n;
+    },
     async ensureSubscription(spec) {
       live();
       await init();
@@ -112,7 +121,7 @@ export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
         flushing = false;
       };
       const cp = settlePool();
-      const claim = async (max: number) => (await q<Claimed>(sql.CLAIM, [spec.name, max, lease], cp)).rows;
+      const claim = async (max: number) => (await q<Claimed>(sql.CLAIM, [spec.name, max, lease, holder], cp)).rows;
       const handle = runConsumer<Claimed>(spec, {
         async fetch(max, signal) {
           const got = await claim(max);
@@ -131,7 +140,7 @@ export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
           if (next.dead) await q(sql.DEAD, [spec.name, m.id, m.attempt, outcome.error], cp);
           else await q(sql.RETRY, [spec.name, m.id, m.attempt, next.delayMs, outcome.error], cp);
         },
-        async release(ms) { await q(sql.RELEASE, [spec.name, ms.map((m) => m.id)], cp); },
+        async release(ms) { await q(sql.RELEASE, [spec.name, ms.map((m) => m.id), ms.map((m) => m.attempt)], cp); },
         async closed() {
           unlisten();
           set.delete(bell);
