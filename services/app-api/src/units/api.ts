@@ -4,7 +4,6 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { api, type UnitContext } from 'archipelago';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { installErrorHandling } from '../api/errors.js';
 import { S } from '../api/schemas.js';
 import { ApiError, unauthorized } from '../domain/errors.js';
 import { addComment, bookmark, listBookmarks, listComments, removeBookmark, removeUpvote, upvote } from '../domain/engagement.js';
@@ -23,7 +22,10 @@ type Req<T extends { body?: unknown; params?: unknown; querystring?: unknown }> 
 type IdParams = { params: { id: string } };
 type PageQuery = { querystring: { cursor?: string; limit: number } };
 
-/** Registers the API in its own scope: its error handler and hooks leave the host's routes alone. */
+/**
+ * Registers the API in its own scope, so its hooks leave the host's routes alone. Errors keep the
+ * host's root handler: every failure, before or after routing, is `{ error: { code, message } }`.
+ */
 export async function routes(app: FastifyInstance, ctx: UnitContext) {
   await app.register(async (scope) => service(scope, ctx));
 }
@@ -31,7 +33,6 @@ export async function routes(app: FastifyInstance, ctx: UnitContext) {
 async function service(app: FastifyInstance, ctx: UnitContext) {
   const db = ctx.db;
   const num = (name: string, fallback: number) => Number(ctx.config[name] ?? fallback) || fallback;
-  installErrorHandling(app);
   app.addHook('onRoute', (route) => { route.bodyLimit ??= BODY_LIMIT; });
 
   await app.register(swagger, {
@@ -52,12 +53,16 @@ async function service(app: FastifyInstance, ctx: UnitContext) {
   });
   const authLimit = { rateLimit: { max: num('AUTH_RATE_LIMIT', 10), timeWindow: num('AUTH_RATE_WINDOW_MS', 60_000) } };
 
-  // Routes documented as secured refuse a bad token before their body is even parsed.
+  // Routes documented as secured refuse a bad token before their body is even parsed. Where the
+  // token is optional (`security: [{}, { bearer: [] }]`), no Authorization header is anonymous, but
+  // a bad one is still refused: a client with an expired token must learn it, not see a stranger's view.
   const principals = new WeakMap<FastifyRequest, Principal>();
   app.addHook('onRequest', async (req) => {
-    const schema = req.routeOptions.schema as { security?: unknown[] } | undefined;
-    if (!schema?.security) return;
-    const p = await principalFor(db, bearer(req.headers.authorization));
+    const security = (req.routeOptions.schema as { security?: object[] } | undefined)?.security;
+    if (!security) return;
+    const header = req.headers.authorization;
+    if (header === undefined && security.some((s) => Object.keys(s).length === 0)) return;
+    const p = await principalFor(db, bearer(header));
     if (!p) throw unauthorized();
     principals.set(req, p);
   });
@@ -95,10 +100,7 @@ async function service(app: FastifyInstance, ctx: UnitContext) {
     const id = await createPost(db, me.id, req.body);
     return reply.code(201).send(await getPost(db, id, me.id));
   });
-  app.get('/posts/:id', { schema: S.getPost }, async (req: Req<IdParams>) => {
-    const viewer = await principalFor(db, bearer(req.headers.authorization));
-    return getPost(db, req.params.id, viewer?.id ?? null);
-  });
+  app.get('/posts/:id', { schema: S.getPost }, async (req: Req<IdParams>) => getPost(db, req.params.id, principals.get(req)?.id ?? null));
   app.get('/feed', { schema: S.feed }, async (req: Req<PageQuery>) => feed(db, (await auth(req)).id, req.query));
 
   app.post('/posts/:id/upvote', { schema: S.upvote }, async (req: Req<IdParams>, reply) => {
