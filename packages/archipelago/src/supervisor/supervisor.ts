@@ -209,6 +209,9 @@ export class Supervisor {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.autoscaler?.stop();
+      // Before the first unit is stopped: a replica of a later unit that exits meanwhile (a group-wide
+      // SIGTERM reaches every replica at once) has ended, not crashed, and is not restarted.
+      for (const runner of this.runners.values()) runner.hold();
       const order = [...this.units].reverse();
       for (const unit of order) {
         const cron = this.crons.get(unit.name);
