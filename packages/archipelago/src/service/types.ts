@@ -56,6 +56,16 @@ export interface ApiUnitInput extends UnitCommon {
   health?: HealthPaths;
   /** Targets: average CPU or memory utilisation in percent of the request, connections per replica. */
   scale?: { cpu?: number; memory?: number; connections?: number; behavior?: Behavior };
+  /**
+   * Addresses or CIDRs of the proxies in front of the unit (an ingress, a load balancer) whose
+   * `X-Forwarded-For` is believed for the client address. Default none: the peer is the client.
+   */
+  trustProxy?: string[];
+  /**
+   * `strict` (default): JSON bodies are validated as sent (no coercion, unknown properties and
+   * NUL characters refused); `fastify`: Fastify's own defaults (coercion, unknown properties dropped).
+   */
+  validation?: 'strict' | 'fastify';
 }
 export interface RealtimeUnitInput extends Omit<ApiUnitInput, 'kind'> { kind: 'realtime' }
 export interface WorkerUnitInput extends UnitCommon {
@@ -132,6 +142,8 @@ export interface ResolvedListening extends ResolvedCommon {
   readonly port: number;
   readonly health: { readonly liveness: string; readonly readiness: string };
   readonly scale: { readonly cpu?: number; readonly memory?: number; readonly connections?: number; readonly behavior: ResolvedBehavior };
+  readonly trustProxy: readonly string[];
+  readonly validation: 'strict' | 'fastify';
 }
 export interface ResolvedApiUnit extends ResolvedListening { readonly kind: 'api' }
 export interface ResolvedRealtimeUnit extends ResolvedListening { readonly kind: 'realtime' }

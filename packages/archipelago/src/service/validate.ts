@@ -1,6 +1,7 @@
 // Validates a service declaration once, collecting every issue, then resolves it into a frozen,
 // fully defaulted configuration. Each message names the unit, the field and the bad value.
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { Cron } from 'croner';
 import { ArchipelagoError, type ErrorCode } from '../errors.js';
@@ -14,8 +15,8 @@ import type {
 const KINDS: readonly UnitKind[] = ['api', 'worker', 'realtime', 'cron', 'job', 'cdc'];
 const COMMON = ['name', 'kind', 'entry', 'replicas', 'resources', 'env', 'secrets', 'priority', 'grace', 'localOnly', 'environments'];
 const FIELDS: Record<UnitKind, readonly string[]> = {
-  api: [...COMMON, 'port', 'health', 'scale'],
-  realtime: [...COMMON, 'port', 'health', 'scale'],
+  api: [...COMMON, 'port', 'health', 'scale', 'trustProxy', 'validation'],
+  realtime: [...COMMON, 'port', 'health', 'scale', 'trustProxy', 'validation'],
   worker: [...COMMON, 'scale'],
   cron: [...COMMON, 'schedule', 'timezone', 'concurrency', 'deadline'],
   job: [...COMMON, 'runOn', 'deadline'],
@@ -212,8 +213,11 @@ export function validateService(input: unknown, opts: ValidateOptions = {}): Val
           if (!Number.isInteger(v) || (v as number) <= 0 || (v as number) > 100) { e('ARCH_E_SCALE_TARGET', `scale.${f} (${show(v)}) must be a utilisation percentage from 1 to 100`); return undefined; }
           return v as number;
         };
+        const validation = raw.validation ?? 'strict';
+        if (validation !== 'strict' && validation !== 'fastify') e('ARCH_E_INVALID_VALUE', `validation (${show(raw.validation)}) must be strict or fastify`);
         units.push({ ...common, kind, port: port as number, health: { liveness, readiness },
-          scale: { cpu: pct('cpu', scale.cpu), memory: pct('memory', scale.memory), connections: positiveInt('scale.connections', scale.connections), behavior } });
+          scale: { cpu: pct('cpu', scale.cpu), memory: pct('memory', scale.memory), connections: positiveInt('scale.connections', scale.connections), behavior },
+          trustProxy: trustedProxies(raw.trustProxy, e), validation: validation as 'strict' });
         break;
       }
       case 'worker': {
@@ -357,6 +361,23 @@ function resolveBehavior(b: Behavior | undefined, duration: (f: string, v: unkno
     scaleDown: { stabilizationMs: duration('scale.behavior.scaleDown.stabilization', down?.stabilization) ?? 300_000,
       policies: policies('scaleDown', down, [{ type: 'percent', value: 100, periodMs: 15_000 }]), select: down?.select ?? 'max' },
   };
+}
+
+/** `trustProxy`: IPv4 or IPv6 addresses, or CIDRs of them, as Fastify (proxy-addr) takes them. */
+function trustedProxies(v: unknown, e: (c: ErrorCode, m: string) => void): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) {
+    e('ARCH_E_INVALID_VALUE', `trustProxy (${show(v)}) must be an array of addresses or CIDRs, e.g. ['10.0.0.0/8']`);
+    return [];
+  }
+  v.forEach((entry: unknown, i) => {
+    const [addr, bits, extra] = typeof entry === 'string' ? entry.split('/') : [];
+    const family = addr ? isIP(addr) : 0;
+    const max = family === 6 ? 128 : 32;
+    const okBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max);
+    if (!family || !okBits || extra !== undefined) e('ARCH_E_INVALID_VALUE', `trustProxy[${i}] (${show(entry)}) must be an IP address or a CIDR such as '10.0.0.0/8'`);
+  });
+  return v.filter((x): x is string => typeof x === 'string');
 }
 
 function deepFreeze<T>(o: T): T {

@@ -46,6 +46,7 @@ export class ReplicaSlot {
     const gen = ++this.generation;
     const s = this.status;
     Object.assign(s, { state: 'starting', adminPort: null, port: null, inFlight: 0, connections: 0, backoffMs: null, nextStartAt: null, cpu: null });
+    delete s.cdc;
     const worker = forkUnit({ service, unit, replica: s.id, databaseUrl, exec: tuning.exec });
     this.worker = worker;
     this.startedMs = Date.now();
@@ -173,8 +174,11 @@ export class ReplicaSlot {
     s.pid = null;
     s.inFlight = 0;
     s.connections = 0;
+    // A dead relay holds no lead: its last report must not show it active beside its successor.
+    delete s.cdc;
     this.worker = undefined;
     if (this.removing) {
+      if (!this.stopped) this.ctx.logs.info(`${s.id} ${reason} during shutdown`, { unit: this.ctx.unit.name });
       s.state = 'exited';
       this.ctx.state.changed(this.ctx.unit.name);
       return;
@@ -192,6 +196,14 @@ export class ReplicaSlot {
       s.restarts++;
       this.start();
     }, delay);
+  }
+
+  /**
+   * The supervisor is shutting down: from now on an exit is not a crash and is not restarted, and
+   * probes stop, though the replica is only stopped when its unit's turn comes.
+   */
+  hold(): void {
+    this.removing = true;
   }
 
   /** Takes the replica out for good: SIGTERM, its grace to drain, then SIGKILL. */

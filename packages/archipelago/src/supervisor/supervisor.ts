@@ -79,8 +79,15 @@ export class Supervisor {
       cronRun: async (name, args) => { await this.registered.promise; return h.cronRun(name, args); },
     });
     try {
-      this.db = await openDatabase(this.service, (m) => this.logs.info(m));
-      this.state.database = { url: redact(this.db.url), embedded: this.db.embedded };
+      this.db = await openDatabase(this.service, (m) => this.logs.info(m), {
+        backoff: this.tuning.databaseBackoff,
+        warn: (m) => this.logs.warn(m),
+        changed: (health) => {
+          if (this.state.database) this.state.database.health = health;
+          for (const name of this.state.units.keys()) this.state.changed(name);
+        },
+      });
+      this.state.database = { url: redact(this.db.url), embedded: this.db.embedded, ...(this.db.embedded ? { health: { state: 'up', restarts: 0, lastExit: null, nextStartAt: null } } : {}) };
       // Job units first, so the deploy jobs' runs are recorded like any other.
       for (const unit of units) {
         if (unit.kind === 'job') this.state.addUnit({ name: unit.name, kind: 'job', priority: unit.priority, port: null, replicas: { min: 0, max: 1, desired: 0, ready: 0 }, cron: null });
@@ -216,6 +223,9 @@ export class Supervisor {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.autoscaler?.stop();
+      // Before the first unit is stopped: a replica of a later unit that exits meanwhile (a group-wide
+      // SIGTERM reaches every replica at once) has ended, not crashed, and is not restarted.
+      for (const runner of this.runners.values()) runner.hold();
       const order = [...this.units].reverse();
       for (const unit of order) {
         const cron = this.crons.get(unit.name);
