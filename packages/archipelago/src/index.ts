@@ -10,5 +10,5 @@ export {
   type SubscriptionDefinition, type BroadcastDefinition,
 } from './units/define.js';
 export { SINGLE_LINE, ALLOW_NUL } from './units/validation.js';
-export { createPool, transaction, migrate, type Queryable } from './database/index.js';
+export { createPool, transaction, migrate, advisoryLockKey, type Queryable } from './database/index.js';
 export { changeTopic, type RowChange, type ChangeOp } from './cdc/topics.js';

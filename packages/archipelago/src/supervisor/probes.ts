@@ -24,6 +24,8 @@ export interface BackoffSettings {
 export interface Tuning {
   probes: ProbeSettings;
   backoff: BackoffSettings;
+  /** Restarts of a dead embedded PostgreSQL. */
+  databaseBackoff: BackoffSettings;
   /** Autoscaler polling for api and realtime units (workers use their scale.polling). */
   pollingMs: number;
   /** Turns the autoscaler loop off (manual scaling only). */
@@ -43,6 +45,7 @@ export const DEFAULT_TUNING: Tuning = {
     timeoutMs: 2000,
   },
   backoff: { initialMs: 1000, maxMs: 30_000, resetAfterMs: 60_000 },
+  databaseBackoff: { initialMs: 1000, maxMs: 30_000, resetAfterMs: 60_000 },
   pollingMs: 2000,
   autoscale: true,
 };
@@ -51,10 +54,11 @@ export const DEFAULT_TUNING: Tuning = {
 export function tuningFromEnv(env: NodeJS.ProcessEnv = process.env): Tuning {
   const raw = env.ARCHIPELAGO_SUPERVISOR;
   if (!raw) return DEFAULT_TUNING;
-  const o = JSON.parse(raw) as Partial<{ probes: Partial<ProbeSettings>; backoff: Partial<BackoffSettings>; pollingMs: number; autoscale: boolean; exec: string }>;
+  const o = JSON.parse(raw) as Partial<{ probes: Partial<ProbeSettings>; backoff: Partial<BackoffSettings>; databaseBackoff: Partial<BackoffSettings>; pollingMs: number; autoscale: boolean; exec: string }>;
   return {
     probes: { ...DEFAULT_TUNING.probes, ...o.probes },
     backoff: { ...DEFAULT_TUNING.backoff, ...o.backoff },
+    databaseBackoff: { ...DEFAULT_TUNING.databaseBackoff, ...o.databaseBackoff },
     pollingMs: o.pollingMs ?? DEFAULT_TUNING.pollingMs,
     autoscale: o.autoscale ?? DEFAULT_TUNING.autoscale,
     exec: o.exec,

@@ -80,8 +80,15 @@ export class Supervisor {
       cronRun: async (name, args) => { await this.registered.promise; return h.cronRun(name, args); },
     });
     try {
-      this.db = await openDatabase(this.service, (m) => this.logs.info(m));
-      this.state.database = { url: redact(this.db.url), embedded: this.db.embedded };
+      this.db = await openDatabase(this.service, (m) => this.logs.info(m), {
+        backoff: this.tuning.databaseBackoff,
+        warn: (m) => this.logs.warn(m),
+        changed: (health) => {
+          if (this.state.database) this.state.database.health = health;
+          for (const name of this.state.units.keys()) this.state.changed(name);
+        },
+      });
+      this.state.database = { url: redact(this.db.url), embedded: this.db.embedded, ...(this.db.embedded ? { health: { state: 'up', restarts: 0, lastExit: null, nextStartAt: null } } : {}) };
       // Job units first, so the deploy jobs' runs are recorded like any other.
       for (const unit of units) {
         if (unit.kind === 'job') this.state.addUnit({ name: unit.name, kind: 'job', priority: unit.priority, port: null, replicas: { min: 0, max: 1, desired: 0, ready: 0 }, cron: null });

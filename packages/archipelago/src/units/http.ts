@@ -57,7 +57,7 @@ export function createHttpApp(unit: ResolvedListening, ctx: OwnedContext, replic
 
   app.get(unit.health.liveness, async () => ({ status: 'ok' }));
   app.get(unit.health.readiness, async (_req, reply) =>
-    replica.isReady() ? { status: 'ready' } : reply.code(503).send({ status: replica.draining ? 'draining' : 'starting' }));
+    replica.isReady() ? { status: 'ready' } : reply.code(503).send({ status: replica.notReadyStatus() }));
   app.get('/metrics', async (_req, reply) => {
     const m = await replica.metrics();
     return reply.type(m.contentType).send(m.body);

@@ -110,6 +110,7 @@ export async function runUnit(opts: RunOptions): Promise<Replica> {
   const broker = createBroker(service, { databaseUrl: opts.databaseUrl, pool, warn: brokerWarn(logger), holder: holderId(replicaId) });
   replica.onClosed(() => broker.close());
   replica.onClosed(() => pool.end());
+  replica.watchDatabase(() => pool.query('SELECT 1'));
   const messaging = createMessaging(broker, { unit: unit.name, logger, onOverrun: () => replica.abandon() });
   const ctx = createContext({ service, unit, replica: replicaId, databaseUrl: opts.databaseUrl, messaging, pool });
   replica.track(ctx);
@@ -139,6 +140,7 @@ export async function runInProcess(service: ResolvedService, unitNames: readonly
   const broker = createBroker(service, { databaseUrl: opts.databaseUrl, pool, warn: brokerWarn(logger), holder: holderId(replicaId) });
   replica.onClosed(() => broker.close());
   replica.onClosed(() => pool.end());
+  replica.watchDatabase(() => pool.query('SELECT 1'));
   await replica.startAdmin();
   for (const [i, unit] of units.entries()) {
     const messaging = createMessaging(broker, { unit: unit.name, logger: logger.child({ unit: unit.name }), onOverrun: () => replica.abandon() });

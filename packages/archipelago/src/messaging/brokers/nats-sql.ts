@@ -1,14 +1,15 @@
 // The nats broker's PostgreSQL side: the outbox that `{ tx }` publishes write into (relayed to
 // JetStream in order) and the dead letters (a table, so that show/purge by id are indexed reads).
+import { advisoryLockKey, TOOLKIT_LOCKS } from '../../database/locks.js';
 import { DEAD_LETTERS_DDL } from './postgres-sql.js';
 
 export const OUTBOX_CHANNEL = 'archipelago_outbox';
-const LOCK = 7_361_003;
+const LOCK = advisoryLockKey(TOOLKIT_LOCKS.natsBrokerSetup);
 /** Held by the one relay that may publish the outbox, so messages leave in order. */
-export const RELAY_LOCK = 7_361_004;
+export const RELAY_LOCK = advisoryLockKey(TOOLKIT_LOCKS.natsOutboxRelay);
 
 export const INIT = `
-SELECT pg_advisory_xact_lock(${LOCK});
+SELECT pg_advisory_xact_lock(${LOCK}::bigint);
 CREATE SCHEMA IF NOT EXISTS archipelago;
 CREATE TABLE IF NOT EXISTS archipelago.outbox (
   seq bigserial PRIMARY KEY,
@@ -42,7 +43,7 @@ WITH ins AS (
 )
 SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM (SELECT 1 FROM ins LIMIT 1) x`;
 
-export const RELAY_TRY_LOCK = `SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`;
+export const RELAY_TRY_LOCK = `SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}::bigint) AS locked`;
 export const OUTBOX_BATCH = `SELECT seq, topic, id, payload, published_at FROM archipelago.outbox ORDER BY seq LIMIT $1`;
 /** By sequence list, not `<= max`: a row committed meanwhile with a lower sequence was not relayed. */
 export const OUTBOX_DELETE = `DELETE FROM archipelago.outbox WHERE seq = ANY($1::bigint[])`;

@@ -2,6 +2,8 @@
 // Tables live in the `archipelago` schema of the service's own database, so a publish can be part
 // of the caller's transaction.
 
+import { advisoryLockKey, TOOLKIT_LOCKS } from '../../database/locks.js';
+
 /** Dead letters share one table shape whatever the broker, so `archipelago dlq` reads both alike. */
 export const DEAD_LETTERS_DDL = `CREATE TABLE IF NOT EXISTS archipelago.dead_letters (
   subscription text NOT NULL,
@@ -17,10 +19,10 @@ export const DEAD_LETTERS_DDL = `CREATE TABLE IF NOT EXISTS archipelago.dead_let
 
 export const QUEUE_CHANNEL = 'archipelago_queue';
 export const BROADCAST_CHANNEL = 'archipelago_broadcast';
-const LOCK = 7_361_002;
+const LOCK = advisoryLockKey(TOOLKIT_LOCKS.postgresBrokerSetup);
 
 export const INIT = `
-SELECT pg_advisory_xact_lock(${LOCK});
+SELECT pg_advisory_xact_lock(${LOCK}::bigint);
 CREATE SCHEMA IF NOT EXISTS archipelago;
 CREATE TABLE IF NOT EXISTS archipelago.subscriptions (
   name text PRIMARY KEY,
