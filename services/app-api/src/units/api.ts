@@ -9,7 +9,7 @@ import { ApiError, unauthorized } from '../domain/errors.js';
 import { addComment, bookmark, listBookmarks, listComments, removeBookmark, removeUpvote, upvote } from '../domain/engagement.js';
 import { listNotifications, markRead } from '../domain/notifications.js';
 import { createPost, feed, getPost } from '../domain/posts.js';
-import { postgresRateLimitStore } from '../domain/rate-limit.js';
+import { hit, postgresRateLimitStore } from '../domain/rate-limit.js';
 import { bearer, createSession, principalFor, type Principal } from '../domain/sessions.js';
 import { checkLogin, getMe, setDigest, setTags, signup } from '../domain/users.js';
 
@@ -45,13 +45,21 @@ async function service(app: FastifyInstance, ctx: UnitContext) {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   // Only the auth routes are limited (per client address, across all replicas: the counters live in
-  // PostgreSQL): they cost a scrypt each.
+  // PostgreSQL): they cost a scrypt each. The client address is `req.ip`: the peer, or the address
+  // a trusted proxy (the unit's `trustProxy`) forwarded, so clients behind an ingress do not share
+  // one bucket. Login is also limited per account name, whatever address the attempts come from.
   await app.register(rateLimit, {
     global: false,
     store: postgresRateLimitStore(db),
     errorResponseBuilder: (_req, c) => new ApiError(429, 'RATE_LIMITED', `too many requests, retry in ${Math.ceil(c.ttl / 1000)} s`),
   });
-  const authLimit = { rateLimit: { max: num('AUTH_RATE_LIMIT', 10), timeWindow: num('AUTH_RATE_WINDOW_MS', 60_000) } };
+  const authWindow = num('AUTH_RATE_WINDOW_MS', 60_000);
+  const authLimit = { rateLimit: { max: num('AUTH_RATE_LIMIT', 10), timeWindow: authWindow, keyGenerator: (req: FastifyRequest) => req.ip } };
+  const accountMax = num('LOGIN_ACCOUNT_RATE_LIMIT', 10);
+  const limitAccount = async (login: string) => {
+    const { current, ttl } = await hit(db, `login-account:${login.toLowerCase()}`, authWindow);
+    if (current > accountMax) throw new ApiError(429, 'RATE_LIMITED', `too many attempts for this account, retry in ${Math.ceil(ttl / 1000)} s`);
+  };
 
   // Routes documented as secured refuse a bad token before their body is even parsed. Where the
   // token is optional (`security: [{}, { bearer: [] }]`), no Authorization header is anonymous, but
@@ -78,6 +86,7 @@ async function service(app: FastifyInstance, ctx: UnitContext) {
     return reply.code(201).send(await session(id));
   });
   app.post('/auth/login', { schema: S.login, config: authLimit }, async (req: Req<{ body: { login: string; password: string } }>) => {
+    await limitAccount(req.body.login);
     const id = await checkLogin(db, req.body.login, req.body.password);
     if (!id) throw new ApiError(401, 'INVALID_CREDENTIALS', 'unknown login or wrong password');
     return session(id);

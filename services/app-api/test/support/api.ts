@@ -23,9 +23,11 @@ export interface ApiHarness {
 
 let n = 0;
 
-export async function apiHarness(config: Record<string, string> = {}, url?: string): Promise<ApiHarness> {
+/** `unit` overrides fields of the declared api unit (`{ trustProxy: ['10.0.0.0/8'] }`). */
+export async function apiHarness(config: Record<string, string> = {}, url?: string, unit: Record<string, unknown> = {}): Promise<ApiHarness> {
   const dbUrl = url ?? await migratedDatabase();
-  const ctx = await unitContext(dbUrl, 'api', { config });
+  const base = await unitContext(dbUrl, 'api', { config });
+  const ctx: TestContext = Object.keys(unit).length ? { ...base, unit: { ...base.unit, ...unit } as TestContext['unit'] } : base;
   const app = await apiApp(apiUnit, ctx);
   const call = async (method: string, path: string, opts: CallOptions = {}): Promise<Response> => {
     const headers: Record<string, string> = { ...opts.headers };
@@ -42,7 +44,7 @@ export async function apiHarness(config: Record<string, string> = {}, url?: stri
       expect(res.status).toBe(201);
       return { id: res.body.user.id as string, token: res.body.token as string, name };
     },
-    replica: (c = config) => apiHarness(c, dbUrl),
+    replica: (c = config) => apiHarness(c, dbUrl, unit),
     async close() {
       await app.close();
       await ctx.close();
