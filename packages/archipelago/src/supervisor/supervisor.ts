@@ -10,6 +10,7 @@ import { openDatabase, type SupervisorDatabase } from './database.js';
 import { LogMux } from './logs.js';
 import { tuningFromEnv, type Tuning } from './probes.js';
 import { SupervisorState, type JobRun } from './state.js';
+import { CronRecords } from './cron-records.js';
 import { CronRunner, TaskRun } from './tasks.js';
 import { UnitRunner } from './unit.js';
 
@@ -101,6 +102,7 @@ export class Supervisor {
       reader.catch((e: unknown) => this.logs.warn(`autoscaler: no backlog metrics: ${(e as Error).message}`));
       const readBacklog: BacklogReader = async (unit) => (await reader.catch(() => undefined))?.(unit) ?? null;
       this.autoscaler = new AutoscaleLoop({ state: this.state, logs: this.logs, pollingMs: this.tuning.pollingMs, readBacklog, enabled: this.tuning.autoscale });
+      const cronRecords = new CronRecords(this.service.root);
       for (const unit of units) {
         if (LONG_RUNNING.has(unit.kind)) {
           const status = this.state.addUnit({
@@ -112,7 +114,7 @@ export class Supervisor {
           runner.setDesired(unit.kind === 'worker' ? unit.replicas.min : Math.max(1, unit.replicas.min));
           this.autoscaler.add(unit, runner);
         } else if (unit.kind === 'cron') {
-          this.crons.set(unit.name, new CronRunner(ctx, unit));
+          this.crons.set(unit.name, new CronRunner(ctx, unit, cronRecords));
         }
       }
       this.registered.resolve();
