@@ -1,6 +1,7 @@
 // Kubelet-style HTTP probes against a replica's admin port, and the supervisor's timing knobs
 // (probe periods and thresholds, restart back-off), overridable for tests and impatient users.
 import http from 'node:http';
+import { reachHost } from '../units/bind.js';
 
 export interface ProbeSettings {
   /** How often the startup probe runs until its first success. */
@@ -71,10 +72,10 @@ export function backoffDelay(crashes: number, b: BackoffSettings): number {
   return Math.min(b.maxMs, b.initialMs * 2 ** Math.min(crashes - 1, 30));
 }
 
-/** GET http://127.0.0.1:port/path; true on a 2xx or 3xx answer within the timeout, as a kubelet. */
+/** GET http://<the replicas' address>:port/path (127.0.0.1 by default); true on a 2xx or 3xx answer within the timeout, as a kubelet. */
 export function probe(port: number, path: string, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path, timeout: timeoutMs, agent: false }, (res) => {
+    const req = http.get({ host: reachHost(), port, path, timeout: timeoutMs, agent: false }, (res) => {
       res.resume();
       resolve((res.statusCode ?? 500) >= 200 && (res.statusCode ?? 500) < 400);
     });

@@ -1,5 +1,6 @@
 // The one image every unit runs: a multi-stage Dockerfile generated from the service.
 import type { ResolvedService } from '../service/types.js';
+import { CONTAINER_HOST, HOST_ENV } from '../units/bind.js';
 
 export interface DockerfileOptions {
   /**
@@ -38,7 +39,8 @@ export function dockerfile(service: ResolvedService, opts: DockerfileOptions = {
     'RUN npm prune --omit=dev && npm cache clean --force',
     '',
     `FROM ${node}`,
-    'ENV NODE_ENV=production',
+    '# Inside a container the servers listen on every interface (they default to 127.0.0.1).',
+    `ENV NODE_ENV=production ${HOST_ENV}=${CONTAINER_HOST}`,
     `COPY --from=build ${IMAGE_ROOT} ${IMAGE_ROOT}`,
     `WORKDIR ${workdir}`,
     '# The `node` user (uid 1000) of the base image; the pods also run with a read-only root filesystem.',

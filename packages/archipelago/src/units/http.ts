@@ -2,6 +2,7 @@
 // metering, and 503s for new requests while the replica drains.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ResolvedListening } from '../service/types.js';
+import { bindHost } from './bind.js';
 import type { OwnedContext } from './context.js';
 import { handleClientError, handleError, handleNotFound } from './http-errors.js';
 import type { Meter } from './metrics.js';
@@ -67,7 +68,7 @@ export function createHttpApp(unit: ResolvedListening, ctx: OwnedContext, replic
 
 /** Listens on the unit's port; under Node's cluster every replica's listen shares it. */
 export async function listen(app: FastifyInstance, port: number): Promise<number> {
-  await app.listen({ port, host: process.env.HOST ?? '0.0.0.0' });
+  await app.listen({ port, host: bindHost() });
   const addr = app.server.address();
   return typeof addr === 'object' && addr ? addr.port : port;
 }

@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
+import { bindHost } from './bind.js';
 import type { OwnedContext } from './context.js';
 import { toSupervisor, type SupervisorMessage } from './ipc.js';
 import { takeEventLoopLagMs, type CdcLoad, type LoadSample } from './metrics.js';
@@ -154,7 +155,7 @@ export class Replica {
       server.once('error', reject);
       // exclusive: under Node's cluster a worker's listen is otherwise shared through the primary,
       // and every replica would get the same "ephemeral" port.
-      server.listen({ port: this.opts.adminPort, host: '0.0.0.0', exclusive: true }, () => resolve());
+      server.listen({ port: this.opts.adminPort, host: bindHost(), exclusive: true }, () => resolve());
     });
     server.unref();
     this.adminPort = (server.address() as AddressInfo).port;
