@@ -81,12 +81,15 @@ export interface WorkerUnitInput extends UnitCommon {
 export interface CronUnitInput extends UnitCommon {
   kind: 'cron';
   entry: string;
-  /** Five-field cron expression. */
+  /** Five-field cron expression (robfig/cron's standard grammar, as Kubernetes parses it), or a descriptor such as `@hourly`. */
   schedule: string;
+  /** An IANA zone name, spelled exactly (case-sensitive). */
   timezone?: string;
   concurrency?: 'forbid' | 'allow' | 'replace';
   /** A run still going after this is stopped. */
   deadline?: Duration;
+  /** A scheduled time not started within this is skipped (CronJob `startingDeadlineSeconds`). */
+  startingDeadline?: Duration;
 }
 export interface JobUnitInput extends UnitCommon {
   kind: 'job';
@@ -157,6 +160,8 @@ export interface ResolvedCronUnit extends ResolvedCommon {
   readonly timezone: string;
   readonly concurrency: 'forbid' | 'allow' | 'replace';
   readonly deadlineMs: number | undefined;
+  /** Default 5 minutes, which synth also emits. */
+  readonly startingDeadlineMs: number;
 }
 export interface ResolvedJobUnit extends ResolvedCommon {
   readonly kind: 'job';

@@ -3,8 +3,8 @@
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { Cron } from 'croner';
 import { ArchipelagoError, type ErrorCode } from '../errors.js';
+import { parseSchedule, validateTimeZone } from '../schedule/index.js';
 import { LOCAL_ENVIRONMENT } from './environments.js';
 import { parseCpu, parseDuration, parseMemory } from './quantity.js';
 import { compiledEntry } from './typescript.js';
@@ -18,7 +18,7 @@ const FIELDS: Record<UnitKind, readonly string[]> = {
   api: [...COMMON, 'port', 'health', 'scale', 'trustProxy', 'validation'],
   realtime: [...COMMON, 'port', 'health', 'scale', 'trustProxy', 'validation'],
   worker: [...COMMON, 'scale'],
-  cron: [...COMMON, 'schedule', 'timezone', 'concurrency', 'deadline'],
+  cron: [...COMMON, 'schedule', 'timezone', 'concurrency', 'deadline', 'startingDeadline'],
   job: [...COMMON, 'runOn', 'deadline'],
   cdc: [...COMMON, 'tables', 'maxRetainedBytes'],
 };
@@ -234,16 +234,18 @@ export function validateService(input: unknown, opts: ValidateOptions = {}): Val
       }
       case 'cron': {
         const schedule = raw.schedule;
-        if (typeof schedule !== 'string' || schedule.trim().split(/\s+/).length !== 5) {
-          e('ARCH_E_INVALID_CRON', `schedule (${show(schedule)}) must be a 5-field cron expression such as '0 9 * * MON'`);
-        } else {
-          try { new Cron(schedule, { paused: true }).stop(); } catch (x) { e('ARCH_E_INVALID_CRON', `schedule (${show(schedule)}) is not a valid cron expression: ${(x as Error).message}`); }
+        // The grammar Kubernetes applies (robfig/cron's standard parser): what passes here applies.
+        if (typeof schedule !== 'string') e('ARCH_E_INVALID_CRON', `schedule (${show(schedule)}) must be a 5-field cron expression such as '0 9 * * MON'`);
+        else {
+          try { parseSchedule(schedule); } catch (x) { e('ARCH_E_INVALID_CRON', `schedule (${show(schedule)}) is not a 5-field cron schedule as Kubernetes parses it: ${(x as Error).message}`); }
         }
-        const timezone = (raw.timezone ?? 'UTC') as string;
-        try { new Intl.DateTimeFormat('en', { timeZone: timezone }); } catch { e('ARCH_E_INVALID_TIMEZONE', `timezone (${show(raw.timezone)}) is not a known IANA time zone`); }
+        const timezone = raw.timezone ?? 'UTC';
+        const tzProblem = typeof timezone === 'string' ? validateTimeZone(timezone) : 'must be a string';
+        if (tzProblem) e('ARCH_E_INVALID_TIMEZONE', `timezone (${show(raw.timezone)}) ${tzProblem}`);
         const concurrency = raw.concurrency ?? 'forbid';
         if (!['forbid', 'allow', 'replace'].includes(concurrency as string)) e('ARCH_E_INVALID_VALUE', `concurrency (${show(concurrency)}) must be forbid, allow or replace`);
-        units.push({ ...common, kind, schedule: schedule as string, timezone, concurrency: concurrency as 'forbid', deadlineMs: duration('deadline', raw.deadline) });
+        units.push({ ...common, kind, schedule: schedule as string, timezone: timezone as string, concurrency: concurrency as 'forbid', deadlineMs: duration('deadline', raw.deadline),
+          startingDeadlineMs: duration('startingDeadline', raw.startingDeadline) ?? 300_000 });
         break;
       }
       case 'job': {

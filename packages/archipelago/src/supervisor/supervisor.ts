@@ -10,6 +10,7 @@ import { openDatabase, type SupervisorDatabase } from './database.js';
 import { LogMux } from './logs.js';
 import { tuningFromEnv, type Tuning } from './probes.js';
 import { SupervisorState, type JobRun } from './state.js';
+import { CronRecords } from './cron-records.js';
 import { CronRunner, TaskRun } from './tasks.js';
 import { UnitRunner } from './unit.js';
 
@@ -94,6 +95,7 @@ export class Supervisor {
       }
       await this.runDeployJobs(units);
       await this.prepareCapture(units);
+      await this.provision();
       const ctx = { service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.db.url };
       // Read the catalog and prepare the broker while the replicas start, not before.
       const reader = this.opts.readBacklog ? Promise.resolve(this.opts.readBacklog) : this.brokerBacklog();
@@ -101,6 +103,7 @@ export class Supervisor {
       reader.catch((e: unknown) => this.logs.warn(`autoscaler: no backlog metrics: ${(e as Error).message}`));
       const readBacklog: BacklogReader = async (unit) => (await reader.catch(() => undefined))?.(unit) ?? null;
       this.autoscaler = new AutoscaleLoop({ state: this.state, logs: this.logs, pollingMs: this.tuning.pollingMs, readBacklog, enabled: this.tuning.autoscale });
+      const cronRecords = new CronRecords(this.service.root);
       for (const unit of units) {
         if (LONG_RUNNING.has(unit.kind)) {
           const status = this.state.addUnit({
@@ -112,7 +115,7 @@ export class Supervisor {
           runner.setDesired(unit.kind === 'worker' ? unit.replicas.min : Math.max(1, unit.replicas.min));
           this.autoscaler.add(unit, runner);
         } else if (unit.kind === 'cron') {
-          this.crons.set(unit.name, new CronRunner(ctx, unit));
+          this.crons.set(unit.name, new CronRunner(ctx, unit, cronRecords));
         }
       }
       this.registered.resolve();
@@ -143,6 +146,12 @@ export class Supervisor {
     } finally {
       await client.end().catch(() => {});
     }
+  }
+
+  /** Every declared subscription exists before any unit starts, whatever `--only` says: none loses messages. */
+  private async provision(): Promise<void> {
+    const { provisionService } = await import('../messaging/provision.js');
+    await provisionService(this.service, this.databaseUrl, { log: (line) => (line.startsWith('orphaned') ? this.logs.warn(line) : this.logs.info(line)) });
   }
 
   private async runDeployJobs(units: readonly ResolvedUnit[]): Promise<void> {
