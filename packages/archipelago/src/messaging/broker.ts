@@ -51,6 +51,12 @@ export interface DeadLetter {
   readonly failedAt: Date;
 }
 
+export interface RegisteredSubscription {
+  readonly name: string;
+  readonly topic: string;
+  readonly unit: string;
+}
+
 export interface SubscriptionStats {
   readonly subscription: string;
   readonly topic: string;
@@ -73,6 +79,12 @@ export interface Broker {
   releaseHolder(holder: string): Promise<number>;
   /** Registers a subscription so that messages published from now on are kept for it. */
   ensureSubscription(spec: SubscriptionSpec): Promise<void>;
+  /** Every subscription registered on the broker, declared or not. */
+  listSubscriptions(): Promise<RegisteredSubscription[]>;
+  /** Deletes a subscription with its waiting messages and dead letters (an explicit command only). */
+  removeSubscription(name: string): Promise<void>;
+  /** Messages published to a topic with no subscription at all, per topic, since this broker opened. */
+  unrouted(): ReadonlyMap<string, number>;
   publish(topic: string, messages: readonly OutgoingMessage[], opts?: { tx?: Queryable }): Promise<void>;
   /** `handler`'s signal aborts when a drain's grace runs out; its slot stays taken until its promise settles. */
   consume(spec: SubscriptionSpec, handler: (d: RawDelivery, signal: AbortSignal) => Promise<HandlerOutcome>): Promise<ConsumerHandle>;

@@ -96,3 +96,18 @@ export function holderId(replica: string, pid = process.pid): string {
 export function defaultHolder(): string {
   return holderId(process.env.ARCHIPELAGO_REPLICA ?? os.hostname());
 }
+
+/**
+ * Counts messages published to a topic that no subscription exists for (the broker keeps none of
+ * them) and says so once per topic: a missing subscription must be visible, not a silent drop.
+ */
+export class Unrouted {
+  private readonly counts = new Map<string, number>();
+  constructor(private readonly warn: (msg: string) => void) {}
+  note(topic: string, n: number): void {
+    const before = this.counts.get(topic);
+    this.counts.set(topic, (before ?? 0) + n);
+    if (before === undefined) this.warn(`topic "${topic}" has no subscription: ${n} message${n === 1 ? ' was' : 's were'} published to it and not kept (counted in archipelago_messages_unrouted_total; provision the subscriptions first)`);
+  }
+  get map(): ReadonlyMap<string, number> { return this.counts; }
+}

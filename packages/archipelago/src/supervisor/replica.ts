@@ -155,12 +155,18 @@ export class ReplicaSlot {
     }, p.livenessPeriodMs);
   }
 
-  /** Restarts an unhealthy replica: it gets its grace to drain, then SIGKILL. */
+  /**
+   * Restarts an unhealthy replica as a kubelet does: SIGTERM, the unit's whole grace to drain (its
+   * in-flight work may still finish and be acknowledged), then SIGKILL.
+   */
   private kill(reason: string): void {
     const w = this.worker;
     if (!w) return;
     this.pendingReason = reason;
-    void terminate(w, Math.min(this.ctx.unit.graceMs, 5000));
+    const graceMs = this.ctx.unit.graceMs;
+    void terminate(w, graceMs).then((r) => {
+      if (r.killed) this.ctx.logs.warn(`${this.status.id} did not stop within its grace (${graceMs} ms) and was killed`, { unit: this.ctx.unit.name });
+    });
   }
   private pendingReason: string | undefined;
 

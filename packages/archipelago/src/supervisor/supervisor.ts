@@ -95,6 +95,7 @@ export class Supervisor {
       }
       await this.runDeployJobs(units);
       await this.prepareCapture(units);
+      await this.provision();
       const ctx = { service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.db.url };
       // Read the catalog and prepare the broker while the replicas start, not before.
       const reader = this.opts.readBacklog ? Promise.resolve(this.opts.readBacklog) : this.brokerBacklog();
@@ -145,6 +146,12 @@ export class Supervisor {
     } finally {
       await client.end().catch(() => {});
     }
+  }
+
+  /** Every declared subscription exists before any unit starts, whatever `--only` says: none loses messages. */
+  private async provision(): Promise<void> {
+    const { provisionService } = await import('../messaging/provision.js');
+    await provisionService(this.service, this.databaseUrl, { log: (line) => (line.startsWith('orphaned') ? this.logs.warn(line) : this.logs.info(line)) });
   }
 
   private async runDeployJobs(units: readonly ResolvedUnit[]): Promise<void> {

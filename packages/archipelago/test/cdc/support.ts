@@ -34,6 +34,9 @@ export class SinkBroker implements Broker {
 
   readonly holder = 'sink';
   releaseHolder(): Promise<number> { return Promise.reject(new Error('not used by the relay')); }
+  listSubscriptions(): never { throw new Error('not used by the relay'); }
+  removeSubscription(): never { throw new Error('not used by the relay'); }
+  unrouted(): ReadonlyMap<string, number> { return new Map(); }
   ensureSubscription(): Promise<void> { return Promise.reject(new Error('not used by the relay')); }
   consume(): never { throw new Error('not used by the relay'); }
   broadcast(): Promise<void> { return Promise.reject(new Error('not used by the relay')); }

@@ -1,7 +1,7 @@
 // An in-memory broker with the same semantics as the durable ones (fan-out, leases, retries,
 // dead letters), for the testing helpers and fast unit tests. Nothing survives the process.
 import type { Broker, ConsumerHandle, DeadLetter, OutgoingMessage, SubscriptionSpec, SubscriptionStats } from '../broker.js';
-import { afterFailure, Bell, brokerErrors, encodeBroadcast, leaseMs, once } from '../common.js';
+import { afterFailure, Bell, brokerErrors, encodeBroadcast, leaseMs, once, Unrouted } from '../common.js';
 import { runConsumer, type RawHandler, type Warn } from '../consumer.js';
 
 interface Held { id: string; topic: string; payload: unknown; publishedAt: Date; attempt: number; runAt: number; token: number }
@@ -24,6 +24,7 @@ export function createMemoryBroker(opts: { warn?: Warn } = {}): MemoryBroker {
   const consumers = new Set<ConsumerHandle>();
   let closed = false;
   let tokens = 0;
+  const unrouted = new Unrouted((m) => warn(m));
 
   const queue = (name: string) => {
     const q = queues.get(name);
@@ -51,6 +52,9 @@ export function createMemoryBroker(opts: { warn?: Warn } = {}): MemoryBroker {
     async init() { live(); },
     // Every consumer lives in this one process: when it is gone, so is the queue.
     async releaseHolder() { live(); return 0; },
+    async listSubscriptions() { live(); return [...queues.values()].map((q) => ({ name: q.spec.name, topic: q.spec.topic, unit: q.spec.unit })); },
+    async removeSubscription(name) { live(); queue(name); queues.delete(name); },
+    unrouted: () => unrouted.map,
     async ensureSubscription(spec) {
       live();
       const q = queues.get(spec.name);
@@ -59,6 +63,7 @@ export function createMemoryBroker(opts: { warn?: Warn } = {}): MemoryBroker {
     },
     async publish(topic: string, messages: readonly OutgoingMessage[]) {
       live();
+      if (messages.length && ![...queues.values()].some((q) => q.spec.topic === topic)) unrouted.note(topic, messages.length);
       for (const q of queues.values()) {
         if (q.spec.topic !== topic) continue;
         for (const m of messages) {

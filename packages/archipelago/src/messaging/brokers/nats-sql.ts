@@ -32,6 +32,7 @@ INSERT INTO archipelago.nats_releases (subscription, id, n) SELECT $1, id, 1 FRO
 ON CONFLICT (subscription, id) DO UPDATE SET n = archipelago.nats_releases.n + 1`;
 export const RELEASES_READ = `SELECT id, n FROM archipelago.nats_releases WHERE subscription = $1 AND id = ANY($2::text[])`;
 export const RELEASES_FORGET = `DELETE FROM archipelago.nats_releases WHERE subscription = $1 AND id = $2`;
+export const RELEASES_FORGET_ALL = `DELETE FROM archipelago.nats_releases WHERE subscription = $1`;
 
 export const OUTBOX_INSERT = `
 WITH ins AS (

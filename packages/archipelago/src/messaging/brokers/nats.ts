@@ -10,7 +10,7 @@ import type pg from 'pg';
 import type { Queryable } from '../../database/pool.js';
 import { createPool, transaction } from '../../database/pool.js';
 import type { Broker, ConsumerHandle, DeadLetter, OutgoingMessage, SubscriptionSpec, SubscriptionStats } from '../broker.js';
-import { afterFailure, Bell, brokerErrors, defaultHolder, deliveryTimes, encodeBroadcast, leaseMs, once, sleep } from '../common.js';
+import { afterFailure, Bell, brokerErrors, defaultHolder, deliveryTimes, encodeBroadcast, leaseMs, once, sleep, Unrouted } from '../common.js';
 import { runConsumer, type Warn } from '../consumer.js';
 import { PgListener } from './pg-listener.js';
 import * as sql from './nats-sql.js';
@@ -37,6 +37,7 @@ const PUBLISH_WINDOW = 1000;
 const PUBLISH_TIMEOUT_MS = 30_000;
 /** JetStream's ack wait: how long a dead replica's message stays taken. Live holders renew it. */
 export const NATS_ACK_WAIT_MS = 5000;
+const INTEREST_REFRESH_MS = 2000;
 const ackWaitMs = (spec: SubscriptionSpec) => Math.min(NATS_ACK_WAIT_MS, leaseMs(spec));
 /** A pull request's life on the server (the client's minimum is 1 s). */
 const PULL_EXPIRES_MS = 2000;
@@ -55,6 +56,17 @@ interface Described { topic: string; unit: string; subscription: string }
 export function createNatsBroker(opts: NatsBrokerOptions): Broker {
   const warn: Warn = opts.warn ?? (() => {});
   const holder = opts.holder ?? defaultHolder();
+  const unrouted = new Unrouted((m) => warn(m));
+  // Topics with at least one consumer, re-read at most every INTEREST_REFRESH_MS when a publish
+  // names a topic not in it: interest retention keeps nothing for a topic without one.
+  let interest = new Set<string>();
+  let interestReadAt = 0;
+  const hasInterest = async (topic: string) => {
+    if (interest.has(topic) || Date.now() - interestReadAt < INTEREST_REFRESH_MS) return interest.has(topic);
+    interestReadAt = Date.now();
+    interest = new Set((await broker.listSubscriptions()).map((r) => r.topic));
+    return interest.has(topic);
+  };
   const stream = opts.stream;
   const topicSubject = (topic: string) => `${stream}.t.${topic}`;
   const broadcastSubject = (topic: string) => `${stream}.b.${topic}`;
@@ -171,10 +183,33 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
           deliver_policy: DeliverPolicy.New, max_deliver: -1, ...mutable,
         });
       }
+      interest.add(spec.topic);
     },
+    async listSubscriptions() {
+      live();
+      await init();
+      const out: { name: string; topic: string; unit: string }[] = [];
+      for await (const ci of jsm.consumers.list(stream)) {
+        const d = described(ci.config.description);
+        if (d.subscription) out.push({ name: d.subscription, topic: d.topic, unit: d.unit });
+      }
+      interest = new Set(out.map((r) => r.topic));
+      interestReadAt = Date.now();
+      return out.sort((a, b) => a.name.localeCompare(b.name));
+    },
+    async removeSubscription(name) {
+      live();
+      await info(name);
+      await jsm.consumers.delete(stream, durableName(name));
+      await pool.query(sql.DEAD_PURGE, [name, null]);
+      await pool.query(sql.RELEASES_FORGET_ALL, [name]);
+      interestReadAt = 0;
+    },
+    unrouted: () => unrouted.map,
     async publish(topic: string, messages: readonly OutgoingMessage[], o: { tx?: Queryable } = {}) {
       live();
       await init();
+      if (messages.length && !(await hasInterest(topic))) unrouted.note(topic, messages.length);
       if (o.tx) {
         for (let i = 0; i < messages.length; i += 5000) {
           const chunk = messages.slice(i, i + 5000);

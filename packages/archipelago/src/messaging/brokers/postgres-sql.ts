@@ -56,6 +56,15 @@ ON CONFLICT (name) DO UPDATE SET topic = excluded.topic, unit = excluded.unit, s
 
 export const SUBSCRIPTION_EXISTS = `SELECT 1 FROM archipelago.subscriptions WHERE name = $1`;
 
+export const TOPIC_HAS_SUBSCRIPTION = `SELECT 1 FROM archipelago.subscriptions WHERE topic = $1 LIMIT 1`;
+
+export const LIST_SUBSCRIPTIONS = `SELECT name, topic, unit FROM archipelago.subscriptions ORDER BY name`;
+
+export const REMOVE_SUBSCRIPTION = `
+WITH q AS (DELETE FROM archipelago.queue WHERE subscription = $1),
+d AS (DELETE FROM archipelago.dead_letters WHERE subscription = $1)
+DELETE FROM archipelago.subscriptions WHERE name = $1`;
+
 /** One job per (message, subscription on the topic), and one wake-up per subscription, in one statement. */
 export const PUBLISH = `
 WITH ins AS (

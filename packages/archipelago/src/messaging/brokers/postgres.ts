@@ -3,7 +3,7 @@
 import pg from 'pg';
 import { createPool, transaction, type Queryable } from '../../database/pool.js';
 import type { Broker, ConsumerHandle, DeadLetter, OutgoingMessage, SubscriptionSpec, SubscriptionStats } from '../broker.js';
-import { afterFailure, Bell, brokerErrors, defaultHolder, encodeBroadcast, leaseMs, once } from '../common.js';
+import { afterFailure, Bell, brokerErrors, defaultHolder, encodeBroadcast, leaseMs, once, Unrouted } from '../common.js';
 import { runConsumer, type Warn } from '../consumer.js';
 import { PgListener } from './pg-listener.js';
 import * as sql from './postgres-sql.js';
@@ -35,6 +35,7 @@ function makeConsumePool(url: string): pg.Pool {
 export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
   const warn: Warn = opts.warn ?? (() => {});
   const holder = opts.holder ?? defaultHolder();
+  const unrouted = new Unrouted((m) => warn(m));
   const pool = opts.pool ?? createPool(opts.databaseUrl, { max: 10, application: 'archipelago-broker' });
   // Claims, acks and retries may skip the WAL flush: losing one in a crash only means a redelivery,
   // which at-least-once allows. Publishes use `pool` and stay durable once they resolve.
@@ -83,15 +84,29 @@ export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
       await init();
       await q(sql.ENSURE_SUBSCRIPTION, [spec.name, spec.topic, spec.unit, JSON.stringify(spec)]);
     },
+    async listSubscriptions() {
+      live();
+      await init();
+      return (await q<{ name: string; topic: string; unit: string }>(sql.LIST_SUBSCRIPTIONS, [])).rows;
+    },
+    async removeSubscription(name) {
+      live();
+      await exists(name);
+      await q(sql.REMOVE_SUBSCRIPTION, [name]);
+    },
+    unrouted: () => unrouted.map,
     async publish(topic: string, messages: readonly OutgoingMessage[], o: { tx?: Queryable } = {}) {
       live();
       await init();
+      let routed = 0;
       for (let i = 0; i < messages.length; i += PUBLISH_CHUNK) {
         const chunk = messages.slice(i, i + PUBLISH_CHUNK);
-        await q(sql.PUBLISH, [
+        routed += (await q(sql.PUBLISH, [
           topic, chunk.map((m) => m.id), chunk.map((m) => JSON.stringify(m.payload ?? null)), chunk.map((m) => m.publishedAt.toISOString()),
-        ], o.tx ?? pool);
+        ], o.tx ?? pool)).rowCount ?? 0;
       }
+      // Nothing inserted: either every id was a duplicate or no subscription exists; only the latter is a drop.
+      if (routed === 0 && messages.length > 0 && (await q(sql.TOPIC_HAS_SUBSCRIPTION, [topic], o.tx ?? pool)).rowCount === 0) unrouted.note(topic, messages.length);
     },
     async consume(spec: SubscriptionSpec, handler) {
       live();
