@@ -131,3 +131,4 @@ export function createTestBus(opts: TestBusOptions = {}): TestBus {
 }
 
 export { createMemoryBroker, type MemoryBroker } from '../messaging/brokers/memory.js';
+export { createTestApi, startTestDatabase, type TestDatabase, type TestDatabaseOptions } from './database.js';
