@@ -33,6 +33,7 @@ export const codes = {
   ARCH_E_BROKER: 'the broker failed',
   ARCH_E_BROKER_UNAVAILABLE: 'the broker cannot be reached',
   ARCH_E_DEADLINE: 'a handler ran past its deadline',
+  ARCH_E_HANDLER_OVERRUN: 'a handler kept running past its deadline, so its replica exits to be restarted',
   ARCH_E_DRAIN_TIMEOUT: 'work was cut because the grace period ran out',
   ARCH_E_CDC_NOT_LOGICAL: 'the database is not set up for logical replication',
   ARCH_E_CDC_SLOT: 'the replication slot could not be used',

@@ -9,5 +9,6 @@ export {
   type ApiDefinition, type WorkerDefinition, type RealtimeDefinition, type TaskDefinition,
   type SubscriptionDefinition, type BroadcastDefinition,
 } from './units/define.js';
-export { createPool, transaction, migrate, type Queryable } from './database/index.js';
+export { SINGLE_LINE, ALLOW_NUL } from './units/validation.js';
+export { createPool, transaction, migrate, advisoryLockKey, type Queryable } from './database/index.js';
 export { changeTopic, type RowChange, type ChangeOp } from './cdc/topics.js';

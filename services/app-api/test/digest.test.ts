@@ -117,8 +117,8 @@ describe('digest sending', () => {
   it('writes each digest to the outbox once, however often the batch is retried', async () => {
     await addUser('dora', ['rust']); // follows a tag nobody posted in this week: an empty digest
     const batch = { week: '2026-W40', userIds: [ids.alice!, ids.bob!, ids.carol!, ids.dora!] };
-    expect(await handleBatch(delivery(batch), ctx, outboxTransport(path.join(tmp, '.archipelago', 'outbox')))).toEqual({ sent: 2, empty: 1, skipped: 0 });
-    expect(await handleBatch(delivery(batch, 2), ctx, outboxTransport(path.join(tmp, '.archipelago', 'outbox')))).toEqual({ sent: 0, empty: 0, skipped: 3 });
+    expect(await handleBatch(delivery(batch), ctx, outboxTransport(path.join(tmp, '.archipelago', 'outbox')))).toEqual({ sent: 2, empty: 1, skipped: 0, failed: 0 });
+    expect(await handleBatch(delivery(batch, 2), ctx, outboxTransport(path.join(tmp, '.archipelago', 'outbox')))).toEqual({ sent: 0, empty: 0, skipped: 3, failed: 0 });
     const files = readdirSync(path.join(tmp, '.archipelago', 'outbox'));
     expect(files).toEqual(['digest-2026-W40.mbox']);
     const mbox = readFileSync(path.join(tmp, '.archipelago', 'outbox', files[0]!), 'utf8');
@@ -156,8 +156,8 @@ describe('digest sending', () => {
       expect((await ctx.db.query(`SELECT count(*)::int AS n FROM digest_sends WHERE week = '2026-W41'`)).rows[0].n).toBe(0);
       const smtp = smtpTransport(`smtp://127.0.0.1:${port}`);
       try {
-        expect(await handleBatch(delivery(batch, 2), ctx, smtp)).toEqual({ sent: 2, empty: 0, skipped: 0 });
-        expect(await handleBatch(delivery(batch, 3), ctx, smtp)).toEqual({ sent: 0, empty: 0, skipped: 2 });
+        expect(await handleBatch(delivery(batch, 2), ctx, smtp)).toEqual({ sent: 2, empty: 0, skipped: 0, failed: 0 });
+        expect(await handleBatch(delivery(batch, 3), ctx, smtp)).toEqual({ sent: 0, empty: 0, skipped: 2, failed: 0 });
       } finally {
         await smtp.close();
         await dead.close();
@@ -197,7 +197,7 @@ describe('digest sending', () => {
       const rows = async () => (await ctx.db.query(`SELECT user_id::text, status FROM digest_sends WHERE week = '2026-W42' ORDER BY user_id`)).rows;
       expect(await rows()).toEqual([{ user_id: ids.alice, status: 'sent' }, { user_id: ids.bob, status: 'failed' }]);
       refuse = '';
-      expect(await handleBatch(delivery(batch, 2), ctx, smtp)).toEqual({ sent: 1, empty: 0, skipped: 2 });
+      expect(await handleBatch(delivery(batch, 2), ctx, smtp)).toEqual({ sent: 1, empty: 0, skipped: 2, failed: 0 });
       expect(received).toEqual(['alice@example.com', 'tokyo@example.com']);
     } finally {
       await smtp.close();
@@ -212,7 +212,7 @@ describe('digest sending', () => {
     ac.abort();
     await expect(sendDigests(ctx.db, outbox, d, '2026-W43', { from: 'd@x.test', appUrl: 'http://x.test', signal: ac.signal })).rejects.toThrow(/shutting down/);
     expect((await ctx.db.query(`SELECT count(*)::int AS n FROM digest_sends WHERE week = '2026-W43'`)).rows[0].n).toBe(0);
-    expect(await sendDigests(ctx.db, outbox, d, '2026-W43', { from: 'd@x.test', appUrl: 'http://x.test' })).toEqual({ sent: 2, empty: 0, skipped: 0 });
+    expect(await sendDigests(ctx.db, outbox, d, '2026-W43', { from: 'd@x.test', appUrl: 'http://x.test' })).toEqual({ sent: 2, empty: 0, skipped: 0, failed: 0 });
   });
 });
 

@@ -4,6 +4,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { advisoryLockKey, TOOLKIT_LOCKS } from '../database/locks.js';
 import { ArchipelagoError } from '../errors.js';
 import type { Broker } from '../messaging/broker.js';
 import type { ResolvedCdcUnit, ResolvedService } from '../service/types.js';
@@ -51,7 +52,7 @@ export interface Relay {
   status(): RelayStatus;
 }
 
-const LOCK_SQL = "SELECT pg_try_advisory_lock(hashtext('archipelago.cdc'), hashtext($1)) AS ok";
+const LOCK_SQL = 'SELECT pg_try_advisory_lock($1::bigint) AS ok';
 
 /** Checks the database can serve CDC (failing with a coded error if not), then runs the relay. */
 export async function startRelay(o: RelayOptions): Promise<Relay> {
@@ -164,7 +165,7 @@ class CdcRelay implements Relay {
         await client.connect();
         let waiting = false;
         while (!this.#stopping) {
-          const { rows } = await client.query<{ ok: boolean }>(LOCK_SQL, [this.#names.slot]);
+          const { rows } = await client.query<{ ok: boolean }>(LOCK_SQL, [advisoryLockKey(TOOLKIT_LOCKS.cdcRelay(this.#names.slot))]);
           if (rows[0]?.ok) break;
           if (!waiting) this.#log.info({ state: 'standby' }, 'another replica is the active relay; waiting on standby');
           waiting = true;

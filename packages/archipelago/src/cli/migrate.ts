@@ -6,7 +6,7 @@ import { readDatabaseFile } from '../supervisor/database.js';
 import { parseArgs, type Command } from './main.js';
 
 const command: Command = {
-  summary: 'apply the service\'s SQL migrations to DATABASE_URL (or the running supervisor\'s database)',
+  summary: 'apply the service\'s SQL migrations to DATABASE_URL (or the running supervisor\'s database), then provision its subscriptions',
   usage: 'archipelago migrate [--config <file>]',
   async run(argv) {
     const { opts } = parseArgs(argv, { config: 'string' });
@@ -15,6 +15,9 @@ const command: Command = {
     if (!url) throw new ArchipelagoError('ARCH_E_DATABASE', 'no database: set DATABASE_URL or start the service with `archipelago up`');
     const r = await migrate(url, service.migrationsDir, (m) => console.log(m));
     console.log(`${r.applied.length} applied, ${r.skipped.length} already applied (${service.migrationsDir})`);
+    // Subscriptions exist from the declaration on, before any worker runs (see `archipelago provision`).
+    const { provisionService } = await import('../messaging/provision.js');
+    await provisionService(service, url);
     return 0;
   },
 };

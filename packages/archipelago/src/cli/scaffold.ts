@@ -60,9 +60,10 @@ import { noteCreated } from '../topics.js';
 export default api(async (app, ctx) => {
   app.get('/', async () => ({ service: '${name}', replica: ctx.replica }));
   app.get('/notes', async () => (await ctx.db.query('SELECT id, text, seen FROM notes ORDER BY id')).rows);
-  app.post<{ Body: { text?: unknown } }>('/notes', async (req, reply) => {
+  const body = { type: 'object', required: ['text'], properties: { text: { type: 'string', minLength: 1, maxLength: 1000 } } } as const;
+  app.post<{ Body: { text: string } }>('/notes', { schema: { body } }, async (req, reply) => {
     const note = await transaction(ctx.db, async (tx) => {
-      const { rows } = await tx.query<{ id: number; text: string }>('INSERT INTO notes (text) VALUES ($1) RETURNING id, text', [String(req.body?.text ?? '')]);
+      const { rows } = await tx.query<{ id: number; text: string }>('INSERT INTO notes (text) VALUES ($1) RETURNING id, text', [req.body.text]);
       await ctx.publish(noteCreated, rows[0]!, { tx });
       return rows[0]!;
     });
@@ -100,23 +101,25 @@ export default task(async (ctx) => {
     'test/service.test.ts': `// The API and the worker against a real, migrated PostgreSQL (embedded, or on TEST_DATABASE_URL's server).
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { createTestApi, createTestBus, startTestDatabase } from '${PKG}/testing';
+import { apiApp, createTestBus, startTestDatabase } from '${PKG}/testing';
 import { noteCreated } from '../src/topics.js';
 import api from '../src/units/api.js';
 import worker from '../src/units/worker.js';
 
 const db = await startTestDatabase();
 const bus = createTestBus({ db: db.pool });
-const app = await createTestApi(api, bus.ctx);
+const app = await apiApp(api, bus.ctx);
 after(async () => {
   await app.close();
   await bus.close();
   await db.close();
 });
 
-test('POST /notes stores a note that GET /notes lists', async () => {
+test('POST /notes stores a note that GET /notes lists, and refuses one without text', async () => {
   const created = await app.inject({ method: 'POST', url: '/notes', payload: { text: 'hello' } });
   assert.equal(created.statusCode, 201);
+  const refused = await app.inject({ method: 'POST', url: '/notes', payload: { text: 5 } });
+  assert.equal(refused.statusCode, 400);
   const listed = await app.inject({ method: 'GET', url: '/notes' });
   assert.deepEqual(listed.json().map((n: { text: string }) => n.text), ['hello']);
 });

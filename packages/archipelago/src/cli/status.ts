@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { findConfig } from '../service/load.js';
 import { control } from '../supervisor/control.js';
+import type { DatabaseHealth } from '../supervisor/database.js';
 import type { StatusSnapshot } from '../supervisor/state.js';
 import type { CdcLoad } from '../units/metrics.js';
 import { parseArgs, type Command } from './main.js';
@@ -22,7 +23,7 @@ const command: Command = {
 export default command;
 
 export function render(s: StatusSnapshot): string {
-  const out = [`${s.service}: supervisor pid ${s.pid}, up since ${s.startedAt} (${s.mode}), database ${s.database ? (s.database.embedded ? 'embedded' : 'DATABASE_URL') : 'none'}`, ''];
+  const out = [`${s.service}: supervisor pid ${s.pid}, up since ${s.startedAt} (${s.mode}), database ${s.database ? (s.database.embedded ? 'embedded' : 'DATABASE_URL') : 'none'}${databaseDetail(s.database?.health)}`, ''];
   const rows = [['UNIT', 'KIND', 'DESIRED', 'READY', 'MIN..MAX', 'HEALTH', 'RESTARTS', 'BACK-OFF', 'DETAIL']];
   for (const u of s.units) {
     const lastJob = u.jobRuns?.at(-1);
@@ -50,4 +51,10 @@ export function cdcDetail(c: CdcLoad): string {
   if (c.state !== 'active') return c.state;
   const bytes = c.lagBytes === null ? '?' : c.lagBytes < 1024 ? `${c.lagBytes} B` : c.lagBytes < 1024 ** 2 ? `${(c.lagBytes / 1024).toFixed(1)} KiB` : `${(c.lagBytes / 1024 ** 2).toFixed(1)} MiB`;
   return `active, lag ${bytes} / ${c.lagSeconds.toFixed(1)} s, ${c.changesRelayed} changes`;
+}
+
+function databaseDetail(h: DatabaseHealth | undefined): string {
+  if (!h) return '';
+  const restarts = h.restarts > 0 ? `, ${h.restarts} restart${h.restarts === 1 ? '' : 's'}` : '';
+  return h.state === 'up' ? ` (up${restarts})` : ` (DOWN: ${h.lastExit ?? 'not running'}; next start ${h.nextStartAt ?? 'now'}${restarts})`;
 }

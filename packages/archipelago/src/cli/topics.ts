@@ -3,13 +3,15 @@ import { loadCatalog } from '../service/catalog.js';
 import { loadService } from '../service/load.js';
 import { isArchipelagoError } from '../errors.js';
 import type { SubscriptionStats } from '../messaging/broker.js';
+import { declaredSubscriptions, orphanedSubscriptions } from '../messaging/provision.js';
 import { formatAge, openBroker, table } from './broker-connection.js';
 import { parseArgs, type Command } from './main.js';
 
 export interface TopicRow {
   topic: string;
   publishedBy: string[];
-  subscriptions: { name: string; unit: string; registered: boolean; backlog: number | null; oldestAgeMs: number | null; deadLetters: number | null }[];
+  /** `orphaned`: registered on the broker but declared by no unit; kept until `archipelago provision --prune`. */
+  subscriptions: { name: string; unit: string; registered: boolean; orphaned: boolean; backlog: number | null; oldestAgeMs: number | null; deadLetters: number | null }[];
 }
 
 const command: Command = {
@@ -38,10 +40,14 @@ const command: Command = {
             if (!isArchipelagoError(e) || e.code !== 'ARCH_E_SUBSCRIPTION_UNKNOWN') throw e;
           }
           row(s.topic).subscriptions.push({
-            name: s.name, unit, registered: st !== undefined,
+            name: s.name, unit, registered: st !== undefined, orphaned: false,
             backlog: st?.backlog ?? null, oldestAgeMs: st?.oldestAgeMs ?? null, deadLetters: st?.deadLetters ?? null,
           });
         }
+      }
+      for (const o of await orphanedSubscriptions(broker, declaredSubscriptions(catalog))) {
+        const st = await broker.stats(o.name);
+        row(o.topic).subscriptions.push({ name: o.name, unit: o.unit, registered: true, orphaned: true, backlog: st.backlog, oldestAgeMs: st.oldestAgeMs, deadLetters: st.deadLetters });
       }
     } finally {
       await broker.close();
@@ -56,10 +62,11 @@ const command: Command = {
     for (const t of rows) {
       if (!t.subscriptions.length) lines.push([t.topic, '-', '-', '-', '-', '-']);
       for (const s of t.subscriptions) {
-        lines.push([t.topic, s.name, s.unit, s.registered ? String(s.backlog) : 'not started', formatAge(s.oldestAgeMs), s.deadLetters === null ? '-' : String(s.deadLetters)]);
+        lines.push([t.topic, s.name, s.orphaned ? `${s.unit} (orphaned)` : s.unit, s.registered ? String(s.backlog) : 'not provisioned', formatAge(s.oldestAgeMs), s.deadLetters === null ? '-' : String(s.deadLetters)]);
       }
     }
     console.log(`${service.name} (broker: ${service.broker.kind})\n${table(lines)}`);
+    if (rows.some((t) => t.subscriptions.some((x) => x.orphaned))) console.log('orphaned: declared by no unit any more; `archipelago provision --prune` removes them with their messages');
     return 0;
   },
 };

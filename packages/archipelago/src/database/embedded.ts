@@ -29,6 +29,8 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
   /** Immediate shutdown (the second Ctrl-C): no checkpoint, crash recovery on the next start. */
   kill(): void;
+  /** Settles when the server process exits, however it ends. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   readonly pid: number | undefined;
 }
 
@@ -128,10 +130,14 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedData
     child.once('exit', (code) => reject(new ArchipelagoError('ARCH_E_DATABASE', `embedded PostgreSQL exited (${code}) while starting:\n${output.slice(-2000)}`)));
     child.once('error', (e) => reject(new ArchipelagoError('ARCH_E_DATABASE', `could not start embedded PostgreSQL: ${e.message}`)));
   });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    else child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
   const urlFor = (db: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${db}`;
   let stopped: Promise<void> | undefined;
   return {
-    port, pid: child.pid, adminUrl: urlFor('postgres'), urlFor,
+    port, pid: child.pid, adminUrl: urlFor('postgres'), urlFor, exited,
     async ensureDatabase(database) {
       const c = new pg.Client({ connectionString: urlFor('postgres') });
       await c.connect();

@@ -2,3 +2,4 @@
 export { startEmbedded, freePort, type EmbeddedDatabase, type EmbeddedOptions } from './embedded.js';
 export { createPool, transaction, type Queryable } from './pool.js';
 export { migrate, type MigrationResult } from './migrate.js';
+export { advisoryLockKey, TOOLKIT_LOCKS } from './locks.js';

@@ -4,8 +4,9 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { ArchipelagoError } from '../errors.js';
+import { advisoryLockKey, TOOLKIT_LOCKS } from './locks.js';
 
-const LOCK_KEY = 7_361_001;
+const LOCK_KEY = advisoryLockKey(TOOLKIT_LOCKS.migrations);
 
 export interface MigrationResult { applied: string[]; skipped: string[] }
 
@@ -15,7 +16,7 @@ export async function migrate(connectionString: string, dir: string, log: (msg: 
   await client.connect();
   const result: MigrationResult = { applied: [], skipped: [] };
   try {
-    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+    await client.query('SELECT pg_advisory_lock($1::bigint)', [LOCK_KEY]);
     await client.query(`CREATE TABLE IF NOT EXISTS archipelago_migrations (
       name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
     const done = new Set((await client.query<{ name: string }>('SELECT name FROM archipelago_migrations')).rows.map((r) => r.name));
@@ -35,7 +36,7 @@ export async function migrate(connectionString: string, dir: string, log: (msg: 
       result.applied.push(file);
     }
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => {});
+    await client.query('SELECT pg_advisory_unlock($1::bigint)', [LOCK_KEY]).catch(() => {});
     await client.end();
   }
   return result;

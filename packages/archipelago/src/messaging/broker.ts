@@ -34,6 +34,8 @@ export type HandlerOutcome = { ok: true } | { ok: false; error: string; dead?: b
 export interface ConsumerHandle {
   /** Messages currently being handled by this consumer. */
   readonly inFlight: number;
+  /** The most handlers this consumer ever had running at once (never more than `concurrency`). */
+  readonly maxInFlight: number;
   /** Stops fetching, waits up to `graceMs` for in-flight work, releases what is left. */
   stop(graceMs: number): Promise<{ cut: number }>;
 }
@@ -49,6 +51,12 @@ export interface DeadLetter {
   readonly failedAt: Date;
 }
 
+export interface RegisteredSubscription {
+  readonly name: string;
+  readonly topic: string;
+  readonly unit: string;
+}
+
 export interface SubscriptionStats {
   readonly subscription: string;
   readonly topic: string;
@@ -60,12 +68,26 @@ export interface SubscriptionStats {
 
 export interface Broker {
   readonly kind: 'postgres' | 'nats' | 'memory';
+  /** The id this process's consumers put on the leases they take (`<replica>:<pid>`). */
+  readonly holder: string;
   /** Creates tables, streams and consumers as needed; idempotent. */
   init(): Promise<void>;
+  /**
+   * Ends every lease a gone consumer process held, so its messages are redelivered now rather than
+   * when the lease runs out; returns how many. Their attempts stand: the handlers did start.
+   */
+  releaseHolder(holder: string): Promise<number>;
   /** Registers a subscription so that messages published from now on are kept for it. */
   ensureSubscription(spec: SubscriptionSpec): Promise<void>;
+  /** Every subscription registered on the broker, declared or not. */
+  listSubscriptions(): Promise<RegisteredSubscription[]>;
+  /** Deletes a subscription with its waiting messages and dead letters (an explicit command only). */
+  removeSubscription(name: string): Promise<void>;
+  /** Messages published to a topic with no subscription at all, per topic, since this broker opened. */
+  unrouted(): ReadonlyMap<string, number>;
   publish(topic: string, messages: readonly OutgoingMessage[], opts?: { tx?: Queryable }): Promise<void>;
-  consume(spec: SubscriptionSpec, handler: (d: RawDelivery) => Promise<HandlerOutcome>): Promise<ConsumerHandle>;
+  /** `handler`'s signal aborts when a drain's grace runs out; its slot stays taken until its promise settles. */
+  consume(spec: SubscriptionSpec, handler: (d: RawDelivery, signal: AbortSignal) => Promise<HandlerOutcome>): Promise<ConsumerHandle>;
   broadcast(topic: string, payload: unknown): Promise<void>;
   onBroadcast(topic: string, handler: (payload: unknown) => void): Promise<() => Promise<void>>;
   stats(subscription: string): Promise<SubscriptionStats>;

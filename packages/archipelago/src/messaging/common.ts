@@ -1,5 +1,6 @@
 // Rules every broker shares, so that retries, dead letters and errors behave (and read) the same
 // whichever broker carries the messages.
+import os from 'node:os';
 import { ArchipelagoError } from '../errors.js';
 import type { SubscriptionSpec } from './broker.js';
 
@@ -16,9 +17,20 @@ export function afterFailure(spec: Pick<SubscriptionSpec, 'backoff' | 'maxAttemp
   return { dead: false, delayMs: backoffDelay(spec, attempt) };
 }
 
+/**
+ * The one place a delivery's clocks are derived from its deadline. At `deadlineMs` the delivery's
+ * signal aborts; a handler still running at `overrunMs` makes its replica exit (as a failed
+ * liveness probe would); the lease (`leaseMs`) ends after that, so a message is never handed to a
+ * second replica while a live replica still runs its handler.
+ */
+export function deliveryTimes(spec: Pick<SubscriptionSpec, 'deadlineMs'>): { deadlineMs: number; overrunMs: number; leaseMs: number } {
+  const margin = Math.min(30_000, Math.max(1000, Math.round(spec.deadlineMs / 10)));
+  return { deadlineMs: spec.deadlineMs, overrunMs: spec.deadlineMs + Math.round(margin / 2), leaseMs: spec.deadlineMs + margin };
+}
+
 /** How long a claimed message stays invisible to other consumers: the deadline plus a margin. */
 export function leaseMs(spec: Pick<SubscriptionSpec, 'deadlineMs'>): number {
-  return spec.deadlineMs + Math.min(30_000, Math.max(1000, Math.round(spec.deadlineMs / 10)));
+  return deliveryTimes(spec).leaseMs;
 }
 
 export const brokerErrors = {
@@ -74,4 +86,28 @@ export class Bell {
 export function once<T>(fn: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
   return () => (p ??= fn());
+}
+
+/** A lease holder id unique to this process: a restarted replica keeps its name but not its pid. */
+export function holderId(replica: string, pid = process.pid): string {
+  return `${replica}:${pid}`;
+}
+
+export function defaultHolder(): string {
+  return holderId(process.env.ARCHIPELAGO_REPLICA ?? os.hostname());
+}
+
+/**
+ * Counts messages published to a topic that no subscription exists for (the broker keeps none of
+ * them) and says so once per topic: a missing subscription must be visible, not a silent drop.
+ */
+export class Unrouted {
+  private readonly counts = new Map<string, number>();
+  constructor(private readonly warn: (msg: string) => void) {}
+  note(topic: string, n: number): void {
+    const before = this.counts.get(topic);
+    this.counts.set(topic, (before ?? 0) + n);
+    if (before === undefined) this.warn(`topic "${topic}" has no subscription: ${n} message${n === 1 ? ' was' : 's were'} published to it and not kept (counted in archipelago_messages_unrouted_total; provision the subscriptions first)`);
+  }
+  get map(): ReadonlyMap<string, number> { return this.counts; }
 }

@@ -1,5 +1,6 @@
 // The consume loop every broker shares: fetch up to the free concurrency, run handlers, settle
-// each outcome, and on stop drain within the grace period and release what is left.
+// each outcome, and on stop drain within the grace period and release what is left. A slot is
+// free only once its handler's promise has settled, so `concurrency` bounds what really runs.
 import type { ConsumerHandle, HandlerOutcome, RawDelivery, SubscriptionSpec } from './broker.js';
 import { Bell, sleep } from './common.js';
 
@@ -16,8 +17,13 @@ export interface MessageSource<M> {
   closed?(): Promise<void>;
 }
 
-export function runConsumer<M>(spec: SubscriptionSpec, source: MessageSource<M>, handler: (d: RawDelivery) => Promise<HandlerOutcome>, warn: Warn): ConsumerHandle {
+/** A handler as brokers call it: `signal` aborts when a drain's grace runs out (the message is then released). */
+export type RawHandler = (d: RawDelivery, signal: AbortSignal) => Promise<HandlerOutcome>;
+
+export function runConsumer<M>(spec: SubscriptionSpec, source: MessageSource<M>, handler: RawHandler, warn: Warn): ConsumerHandle {
   const held = new Set<M>();
+  const signals = new Map<M, AbortController>();
+  let maxInFlight = 0;
   const released = new Set<M>();
   const slot = new Bell();
   const idle = new Bell();
@@ -26,8 +32,10 @@ export function runConsumer<M>(spec: SubscriptionSpec, source: MessageSource<M>,
 
   const handle = async (m: M) => {
     let outcome: HandlerOutcome;
+    const ac = new AbortController();
+    signals.set(m, ac);
     try {
-      outcome = await handler(source.delivery(m));
+      outcome = await handler(source.delivery(m), ac.signal);
     } catch (e) {
       outcome = { ok: false, error: e instanceof Error ? e.message : String(e) };
     }
@@ -39,6 +47,7 @@ export function runConsumer<M>(spec: SubscriptionSpec, source: MessageSource<M>,
       }
     }
     held.delete(m);
+    signals.delete(m);
     released.delete(m);
     slot.ring();
     if (held.size === 0) idle.ring();
@@ -63,12 +72,14 @@ export function runConsumer<M>(spec: SubscriptionSpec, source: MessageSource<M>,
         break;
       }
       for (const m of batch) { held.add(m); void handle(m); }
+      maxInFlight = Math.max(maxInFlight, held.size);
     }
   })();
 
   let stopped: Promise<{ cut: number }> | undefined;
   return {
     get inFlight() { return held.size; },
+    get maxInFlight() { return maxInFlight; },
     stop(graceMs: number) {
       stopped ??= (async () => {
         stopping = true;
@@ -78,7 +89,7 @@ export function runConsumer<M>(spec: SubscriptionSpec, source: MessageSource<M>,
         const until = Date.now() + graceMs;
         while (held.size > 0 && Date.now() < until) await idle.wait(Math.max(1, Math.min(100, until - Date.now())));
         const left = [...held].filter((m) => !released.has(m));
-        for (const m of left) released.add(m);
+        for (const m of left) { released.add(m); signals.get(m)?.abort(new Error(`subscription "${spec.name}": the drain's grace ran out`)); }
         if (left.length) await source.release(left).catch((e) => warn(`subscription "${spec.name}": releasing messages failed; they will be redelivered after their lease`, e));
         await source.closed?.().catch((e) => warn(`subscription "${spec.name}": closing the consumer failed`, e));
         return { cut: left.length };

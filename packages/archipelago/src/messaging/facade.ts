@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Topic } from './topic.js';
 import type { PublishOptions } from './types.js';
 import type { Broker, ConsumerHandle } from './broker.js';
+import type { Overrun } from './runtime.js';
 import type { BroadcastDefinition, SubscriptionDefinition, UnitContext } from '../units/define.js';
 
 export interface Messaging {
@@ -21,4 +22,6 @@ export interface Messaging {
 export interface MessagingOptions {
   readonly unit: string;
   readonly logger: Logger;
+  /** A handler ignored its aborted signal past its overrun allowance: the host should end the replica. */
+  readonly onOverrun?: (o: Overrun) => void;
 }

@@ -10,7 +10,7 @@ export { createMessaging, checkMessage, runDelivery } from './runtime.js';
 export { createMemoryBroker, type MemoryBroker } from './brokers/memory.js';
 export { createPostgresBroker, type PostgresBrokerOptions } from './brokers/postgres.js';
 export { createNatsBroker, type NatsBrokerOptions } from './brokers/nats.js';
-export { backoffDelay, leaseMs, MAX_BROADCAST_BYTES } from './common.js';
+export { backoffDelay, deliveryTimes, holderId, leaseMs, MAX_BROADCAST_BYTES } from './common.js';
 export type * from './broker.js';
 export type { Messaging, MessagingOptions } from './facade.js';
 
@@ -20,11 +20,13 @@ export interface CreateBrokerOptions {
   readonly pool?: pg.Pool;
   /** Where background loops report trouble; they keep retrying either way. */
   readonly warn?: Warn;
+  /** Lease holder id of this process (`<replica>:<pid>`); see Broker.releaseHolder. */
+  readonly holder?: string;
 }
 
 /** The broker a service declares (`broker: 'postgres' | 'nats'`). */
 export function createBroker(service: Pick<ResolvedService, 'broker'>, opts: CreateBrokerOptions): Broker {
   const b = service.broker;
-  if (b.kind === 'nats') return createNatsBroker({ url: b.url, stream: b.stream, databaseUrl: opts.databaseUrl, pool: opts.pool, warn: opts.warn });
-  return createPostgresBroker({ databaseUrl: opts.databaseUrl, pool: opts.pool, warn: opts.warn });
+  if (b.kind === 'nats') return createNatsBroker({ url: b.url, stream: b.stream, databaseUrl: opts.databaseUrl, pool: opts.pool, warn: opts.warn, holder: opts.holder });
+  return createPostgresBroker({ databaseUrl: opts.databaseUrl, pool: opts.pool, warn: opts.warn, holder: opts.holder });
 }

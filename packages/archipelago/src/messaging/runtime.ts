@@ -4,8 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { ArchipelagoError } from '../errors.js';
 import { subscriptionSpec } from '../service/catalog.js';
 import type { BroadcastDefinition, SubscriptionDefinition, UnitContext } from '../units/define.js';
-import type { Broker, ConsumerHandle, HandlerOutcome, OutgoingMessage, RawDelivery } from './broker.js';
-import { once } from './common.js';
+import type { Broker, ConsumerHandle, HandlerOutcome, OutgoingMessage, RawDelivery, SubscriptionSpec } from './broker.js';
+import { deliveryTimes, once } from './common.js';
 import type { Messaging, MessagingOptions } from './facade.js';
 import type { Topic } from './topic.js';
 import type { Delivery, PublishOptions } from './types.js';
@@ -28,34 +28,52 @@ function errorText(e: unknown): string {
   return String(e);
 }
 
-/** Runs one delivery through a subscription's handler: schema check, deadline, outcome. */
-export async function runDelivery(def: SubscriptionDefinition, deadlineMs: number, raw: RawDelivery, ctx: UnitContext): Promise<HandlerOutcome> {
+/** What the runtime reports when a handler ignores its aborted signal past its overrun allowance. */
+export interface Overrun { readonly subscription: string; readonly id: string; readonly attempt: number; readonly deadlineMs: number; readonly overrunMs: number }
+
+/**
+ * Runs one delivery through a subscription's handler: schema check, deadline, outcome. The returned
+ * promise settles only when the handler's own promise does, so the consumer's slot stays taken while
+ * the handler runs; at the deadline the delivery's signal aborts and the outcome is a failure.
+ */
+export async function runDelivery(def: SubscriptionDefinition, spec: Pick<SubscriptionSpec, 'deadlineMs'>, raw: RawDelivery, ctx: UnitContext, drain?: AbortSignal, onOverrun?: (o: Overrun) => void): Promise<HandlerOutcome> {
   const parsed = def.topic.schema.safeParse(raw.payload);
   if (!parsed.success) {
     return { ok: false, dead: true, error: `ARCH_E_SCHEMA: message does not match the schema of topic "${def.topic.name}": ${issues(parsed.error as never).join('; ')}` };
   }
+  const times = deliveryTimes(spec);
+  const ac = new AbortController();
+  const onDrain = () => ac.abort(drain!.reason);
+  if (drain?.aborted) onDrain(); else drain?.addEventListener('abort', onDrain, { once: true });
   const delivery: Delivery<unknown> = {
-    message: parsed.data, id: raw.id, attempt: raw.attempt, publishedAt: raw.publishedAt, topic: raw.topic, subscription: raw.subscription,
+    message: parsed.data, id: raw.id, attempt: raw.attempt, publishedAt: raw.publishedAt, topic: raw.topic, subscription: raw.subscription, signal: ac.signal,
   };
-  let timer: NodeJS.Timeout | undefined;
+  let late = false;
+  const deadline = setTimeout(() => {
+    late = true;
+    ac.abort(new ArchipelagoError('ARCH_E_DEADLINE', `handler of subscription "${def.name}" ran past its deadline of ${times.deadlineMs} ms`));
+  }, times.deadlineMs);
+  const overrun = setTimeout(() => onOverrun?.({ subscription: raw.subscription, id: raw.id, attempt: raw.attempt, deadlineMs: times.deadlineMs, overrunMs: times.overrunMs }), times.overrunMs);
   try {
-    await Promise.race([
-      Promise.resolve().then(() => def.handler(delivery, ctx)),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new ArchipelagoError('ARCH_E_DEADLINE', `handler of subscription "${def.name}" ran past its deadline of ${deadlineMs} ms`)), deadlineMs);
-      }),
-    ]);
-    return { ok: true };
+    await def.handler(delivery, ctx);
+    return late ? { ok: false, error: errorText(ac.signal.reason) } : { ok: true };
   } catch (e) {
-    return { ok: false, error: errorText(e) };
+    return { ok: false, error: errorText(late ? ac.signal.reason : e) };
   } finally {
-    clearTimeout(timer);
+    clearTimeout(deadline);
+    clearTimeout(overrun);
+    drain?.removeEventListener('abort', onDrain);
   }
 }
 
 export function createMessaging(broker: Broker, opts: MessagingOptions): Messaging {
   const handles = new Set<ConsumerHandle>();
   const unlisteners = new Set<() => Promise<void>>();
+  const onOverrun = (o: Overrun) => {
+    opts.logger.fatal({ code: 'ARCH_E_HANDLER_OVERRUN', ...o },
+      `handler of subscription "${o.subscription}" still runs ${o.overrunMs - o.deadlineMs} ms past its deadline of ${o.deadlineMs} ms (message ${o.id}, attempt ${o.attempt}); the replica exits so that it is restarted`);
+    opts.onOverrun?.(o);
+  };
   const outgoing = <T>(topic: Topic<T>, message: T, id?: string): OutgoingMessage => {
     checkMessage(topic, message);
     return { id: id ?? randomUUID(), payload: message, publishedAt: new Date() };
@@ -83,7 +101,7 @@ export function createMessaging(broker: Broker, opts: MessagingOptions): Messagi
         for (const def of defs) {
           const spec = subscriptionSpec(opts.unit, def);
           await broker.ensureSubscription(spec);
-          started.push(await broker.consume(spec, (raw) => runDelivery(def, spec.deadlineMs, raw, ctx)));
+          started.push(await broker.consume(spec, (raw, drain) => runDelivery(def, spec, raw, ctx, drain, onOverrun)));
         }
       } catch (e) {
         // All or nothing: a replica must not run half of its subscriptions.
@@ -93,6 +111,7 @@ export function createMessaging(broker: Broker, opts: MessagingOptions): Messagi
       let stopping: Promise<{ cut: number }> | undefined;
       const combined: ConsumerHandle = {
         get inFlight() { return started.reduce((n, h) => n + h.inFlight, 0); },
+        get maxInFlight() { return Math.max(0, ...started.map((h) => h.maxInFlight)); },
         stop(graceMs: number) {
           stopping ??= Promise.all(started.map((h) => h.stop(graceMs))).then((rs) => {
             handles.delete(combined);

@@ -11,6 +11,8 @@ export interface Delivery<T> {
   readonly publishedAt: Date;
   readonly topic: string;
   readonly subscription: string;
+  /** Aborted at the subscription's deadline, and when a drain's grace runs out: stop the work then. */
+  readonly signal: AbortSignal;
 }
 
 export interface Backoff { initial?: Duration; max?: Duration; factor?: number }
@@ -21,7 +23,10 @@ export interface SubscribeOptions {
   /** Attempts before a message goes to dead letters. Default 5. */
   maxAttempts?: number;
   backoff?: Backoff;
-  /** A handler running longer than this has failed. Default 5m. */
+  /**
+   * A handler running longer than this has failed: its `signal` aborts then. One still running a
+   * tenth of the deadline later (0.5 s to 15 s) ends its replica, which is restarted. Default 5m.
+   */
   deadline?: Duration;
 }
 

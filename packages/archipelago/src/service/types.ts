@@ -56,6 +56,16 @@ export interface ApiUnitInput extends UnitCommon {
   health?: HealthPaths;
   /** Targets: average CPU or memory utilisation in percent of the request, connections per replica. */
   scale?: { cpu?: number; memory?: number; connections?: number; behavior?: Behavior };
+  /**
+   * Addresses or CIDRs of the proxies in front of the unit (an ingress, a load balancer) whose
+   * `X-Forwarded-For` is believed for the client address. Default none: the peer is the client.
+   */
+  trustProxy?: string[];
+  /**
+   * `strict` (default): JSON bodies are validated as sent (no coercion, unknown properties and
+   * NUL characters refused); `fastify`: Fastify's own defaults (coercion, unknown properties dropped).
+   */
+  validation?: 'strict' | 'fastify';
 }
 export interface RealtimeUnitInput extends Omit<ApiUnitInput, 'kind'> { kind: 'realtime' }
 export interface WorkerUnitInput extends UnitCommon {
@@ -71,12 +81,15 @@ export interface WorkerUnitInput extends UnitCommon {
 export interface CronUnitInput extends UnitCommon {
   kind: 'cron';
   entry: string;
-  /** Five-field cron expression. */
+  /** Five-field cron expression (robfig/cron's standard grammar, as Kubernetes parses it), or a descriptor such as `@hourly`. */
   schedule: string;
+  /** An IANA zone name, spelled exactly (case-sensitive). */
   timezone?: string;
   concurrency?: 'forbid' | 'allow' | 'replace';
   /** A run still going after this is stopped. */
   deadline?: Duration;
+  /** A scheduled time not started within this is skipped (CronJob `startingDeadlineSeconds`). */
+  startingDeadline?: Duration;
 }
 export interface JobUnitInput extends UnitCommon {
   kind: 'job';
@@ -132,6 +145,8 @@ export interface ResolvedListening extends ResolvedCommon {
   readonly port: number;
   readonly health: { readonly liveness: string; readonly readiness: string };
   readonly scale: { readonly cpu?: number; readonly memory?: number; readonly connections?: number; readonly behavior: ResolvedBehavior };
+  readonly trustProxy: readonly string[];
+  readonly validation: 'strict' | 'fastify';
 }
 export interface ResolvedApiUnit extends ResolvedListening { readonly kind: 'api' }
 export interface ResolvedRealtimeUnit extends ResolvedListening { readonly kind: 'realtime' }
@@ -145,6 +160,8 @@ export interface ResolvedCronUnit extends ResolvedCommon {
   readonly timezone: string;
   readonly concurrency: 'forbid' | 'allow' | 'replace';
   readonly deadlineMs: number | undefined;
+  /** Default 5 minutes, which synth also emits. */
+  readonly startingDeadlineMs: number;
 }
 export interface ResolvedJobUnit extends ResolvedCommon {
   readonly kind: 'job';

@@ -1,9 +1,10 @@
 // Validates a service declaration once, collecting every issue, then resolves it into a frozen,
 // fully defaulted configuration. Each message names the unit, the field and the bad value.
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
-import { Cron } from 'croner';
 import { ArchipelagoError, type ErrorCode } from '../errors.js';
+import { parseSchedule, validateTimeZone } from '../schedule/index.js';
 import { LOCAL_ENVIRONMENT } from './environments.js';
 import { parseCpu, parseDuration, parseMemory } from './quantity.js';
 import { compiledEntry } from './typescript.js';
@@ -14,10 +15,10 @@ import type {
 const KINDS: readonly UnitKind[] = ['api', 'worker', 'realtime', 'cron', 'job', 'cdc'];
 const COMMON = ['name', 'kind', 'entry', 'replicas', 'resources', 'env', 'secrets', 'priority', 'grace', 'localOnly', 'environments'];
 const FIELDS: Record<UnitKind, readonly string[]> = {
-  api: [...COMMON, 'port', 'health', 'scale'],
-  realtime: [...COMMON, 'port', 'health', 'scale'],
+  api: [...COMMON, 'port', 'health', 'scale', 'trustProxy', 'validation'],
+  realtime: [...COMMON, 'port', 'health', 'scale', 'trustProxy', 'validation'],
   worker: [...COMMON, 'scale'],
-  cron: [...COMMON, 'schedule', 'timezone', 'concurrency', 'deadline'],
+  cron: [...COMMON, 'schedule', 'timezone', 'concurrency', 'deadline', 'startingDeadline'],
   job: [...COMMON, 'runOn', 'deadline'],
   cdc: [...COMMON, 'tables', 'maxRetainedBytes'],
 };
@@ -212,8 +213,11 @@ export function validateService(input: unknown, opts: ValidateOptions = {}): Val
           if (!Number.isInteger(v) || (v as number) <= 0 || (v as number) > 100) { e('ARCH_E_SCALE_TARGET', `scale.${f} (${show(v)}) must be a utilisation percentage from 1 to 100`); return undefined; }
           return v as number;
         };
+        const validation = raw.validation ?? 'strict';
+        if (validation !== 'strict' && validation !== 'fastify') e('ARCH_E_INVALID_VALUE', `validation (${show(raw.validation)}) must be strict or fastify`);
         units.push({ ...common, kind, port: port as number, health: { liveness, readiness },
-          scale: { cpu: pct('cpu', scale.cpu), memory: pct('memory', scale.memory), connections: positiveInt('scale.connections', scale.connections), behavior } });
+          scale: { cpu: pct('cpu', scale.cpu), memory: pct('memory', scale.memory), connections: positiveInt('scale.connections', scale.connections), behavior },
+          trustProxy: trustedProxies(raw.trustProxy, e), validation: validation as 'strict' });
         break;
       }
       case 'worker': {
@@ -230,16 +234,18 @@ export function validateService(input: unknown, opts: ValidateOptions = {}): Val
       }
       case 'cron': {
         const schedule = raw.schedule;
-        if (typeof schedule !== 'string' || schedule.trim().split(/\s+/).length !== 5) {
-          e('ARCH_E_INVALID_CRON', `schedule (${show(schedule)}) must be a 5-field cron expression such as '0 9 * * MON'`);
-        } else {
-          try { new Cron(schedule, { paused: true }).stop(); } catch (x) { e('ARCH_E_INVALID_CRON', `schedule (${show(schedule)}) is not a valid cron expression: ${(x as Error).message}`); }
+        // The grammar Kubernetes applies (robfig/cron's standard parser): what passes here applies.
+        if (typeof schedule !== 'string') e('ARCH_E_INVALID_CRON', `schedule (${show(schedule)}) must be a 5-field cron expression such as '0 9 * * MON'`);
+        else {
+          try { parseSchedule(schedule); } catch (x) { e('ARCH_E_INVALID_CRON', `schedule (${show(schedule)}) is not a 5-field cron schedule as Kubernetes parses it: ${(x as Error).message}`); }
         }
-        const timezone = (raw.timezone ?? 'UTC') as string;
-        try { new Intl.DateTimeFormat('en', { timeZone: timezone }); } catch { e('ARCH_E_INVALID_TIMEZONE', `timezone (${show(raw.timezone)}) is not a known IANA time zone`); }
+        const timezone = raw.timezone ?? 'UTC';
+        const tzProblem = typeof timezone === 'string' ? validateTimeZone(timezone) : 'must be a string';
+        if (tzProblem) e('ARCH_E_INVALID_TIMEZONE', `timezone (${show(raw.timezone)}) ${tzProblem}`);
         const concurrency = raw.concurrency ?? 'forbid';
         if (!['forbid', 'allow', 'replace'].includes(concurrency as string)) e('ARCH_E_INVALID_VALUE', `concurrency (${show(concurrency)}) must be forbid, allow or replace`);
-        units.push({ ...common, kind, schedule: schedule as string, timezone, concurrency: concurrency as 'forbid', deadlineMs: duration('deadline', raw.deadline) });
+        units.push({ ...common, kind, schedule: schedule as string, timezone: timezone as string, concurrency: concurrency as 'forbid', deadlineMs: duration('deadline', raw.deadline),
+          startingDeadlineMs: duration('startingDeadline', raw.startingDeadline) ?? 300_000 });
         break;
       }
       case 'job': {
@@ -357,6 +363,23 @@ function resolveBehavior(b: Behavior | undefined, duration: (f: string, v: unkno
     scaleDown: { stabilizationMs: duration('scale.behavior.scaleDown.stabilization', down?.stabilization) ?? 300_000,
       policies: policies('scaleDown', down, [{ type: 'percent', value: 100, periodMs: 15_000 }]), select: down?.select ?? 'max' },
   };
+}
+
+/** `trustProxy`: IPv4 or IPv6 addresses, or CIDRs of them, as Fastify (proxy-addr) takes them. */
+function trustedProxies(v: unknown, e: (c: ErrorCode, m: string) => void): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) {
+    e('ARCH_E_INVALID_VALUE', `trustProxy (${show(v)}) must be an array of addresses or CIDRs, e.g. ['10.0.0.0/8']`);
+    return [];
+  }
+  v.forEach((entry: unknown, i) => {
+    const [addr, bits, extra] = typeof entry === 'string' ? entry.split('/') : [];
+    const family = addr ? isIP(addr) : 0;
+    const max = family === 6 ? 128 : 32;
+    const okBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max);
+    if (!family || !okBits || extra !== undefined) e('ARCH_E_INVALID_VALUE', `trustProxy[${i}] (${show(entry)}) must be an IP address or a CIDR such as '10.0.0.0/8'`);
+  });
+  return v.filter((x): x is string => typeof x === 'string');
 }
 
 function deepFreeze<T>(o: T): T {

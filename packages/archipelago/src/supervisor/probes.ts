@@ -1,6 +1,7 @@
 // Kubelet-style HTTP probes against a replica's admin port, and the supervisor's timing knobs
 // (probe periods and thresholds, restart back-off), overridable for tests and impatient users.
 import http from 'node:http';
+import { reachHost } from '../units/bind.js';
 
 export interface ProbeSettings {
   /** How often the startup probe runs until its first success. */
@@ -24,6 +25,8 @@ export interface BackoffSettings {
 export interface Tuning {
   probes: ProbeSettings;
   backoff: BackoffSettings;
+  /** Restarts of a dead embedded PostgreSQL. */
+  databaseBackoff: BackoffSettings;
   /** Autoscaler polling for api and realtime units (workers use their scale.polling). */
   pollingMs: number;
   /** Turns the autoscaler loop off (manual scaling only). */
@@ -43,6 +46,7 @@ export const DEFAULT_TUNING: Tuning = {
     timeoutMs: 2000,
   },
   backoff: { initialMs: 1000, maxMs: 30_000, resetAfterMs: 60_000 },
+  databaseBackoff: { initialMs: 1000, maxMs: 30_000, resetAfterMs: 60_000 },
   pollingMs: 2000,
   autoscale: true,
 };
@@ -51,10 +55,11 @@ export const DEFAULT_TUNING: Tuning = {
 export function tuningFromEnv(env: NodeJS.ProcessEnv = process.env): Tuning {
   const raw = env.ARCHIPELAGO_SUPERVISOR;
   if (!raw) return DEFAULT_TUNING;
-  const o = JSON.parse(raw) as Partial<{ probes: Partial<ProbeSettings>; backoff: Partial<BackoffSettings>; pollingMs: number; autoscale: boolean; exec: string }>;
+  const o = JSON.parse(raw) as Partial<{ probes: Partial<ProbeSettings>; backoff: Partial<BackoffSettings>; databaseBackoff: Partial<BackoffSettings>; pollingMs: number; autoscale: boolean; exec: string }>;
   return {
     probes: { ...DEFAULT_TUNING.probes, ...o.probes },
     backoff: { ...DEFAULT_TUNING.backoff, ...o.backoff },
+    databaseBackoff: { ...DEFAULT_TUNING.databaseBackoff, ...o.databaseBackoff },
     pollingMs: o.pollingMs ?? DEFAULT_TUNING.pollingMs,
     autoscale: o.autoscale ?? DEFAULT_TUNING.autoscale,
     exec: o.exec,
@@ -67,10 +72,10 @@ export function backoffDelay(crashes: number, b: BackoffSettings): number {
   return Math.min(b.maxMs, b.initialMs * 2 ** Math.min(crashes - 1, 30));
 }
 
-/** GET http://127.0.0.1:port/path; true on a 2xx or 3xx answer within the timeout, as a kubelet. */
+/** GET http://<the replicas' address>:port/path (127.0.0.1 by default); true on a 2xx or 3xx answer within the timeout, as a kubelet. */
 export function probe(port: number, path: string, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path, timeout: timeoutMs, agent: false }, (res) => {
+    const req = http.get({ host: reachHost(), port, path, timeout: timeoutMs, agent: false }, (res) => {
       res.resume();
       resolve((res.statusCode ?? 500) >= 200 && (res.statusCode ?? 500) < 400);
     });

@@ -46,6 +46,7 @@ export class ReplicaSlot {
     const gen = ++this.generation;
     const s = this.status;
     Object.assign(s, { state: 'starting', adminPort: null, port: null, inFlight: 0, connections: 0, backoffMs: null, nextStartAt: null, cpu: null });
+    delete s.cdc;
     const worker = forkUnit({ service, unit, replica: s.id, databaseUrl, exec: tuning.exec });
     this.worker = worker;
     this.startedMs = Date.now();
@@ -154,12 +155,18 @@ export class ReplicaSlot {
     }, p.livenessPeriodMs);
   }
 
-  /** Restarts an unhealthy replica: it gets its grace to drain, then SIGKILL. */
+  /**
+   * Restarts an unhealthy replica as a kubelet does: SIGTERM, the unit's whole grace to drain (its
+   * in-flight work may still finish and be acknowledged), then SIGKILL.
+   */
   private kill(reason: string): void {
     const w = this.worker;
     if (!w) return;
     this.pendingReason = reason;
-    void terminate(w, Math.min(this.ctx.unit.graceMs, 5000));
+    const graceMs = this.ctx.unit.graceMs;
+    void terminate(w, graceMs).then((r) => {
+      if (r.killed) this.ctx.logs.warn(`${this.status.id} did not stop within its grace (${graceMs} ms) and was killed`, { unit: this.ctx.unit.name });
+    });
   }
   private pendingReason: string | undefined;
 
@@ -173,8 +180,11 @@ export class ReplicaSlot {
     s.pid = null;
     s.inFlight = 0;
     s.connections = 0;
+    // A dead relay holds no lead: its last report must not show it active beside its successor.
+    delete s.cdc;
     this.worker = undefined;
     if (this.removing) {
+      if (!this.stopped) this.ctx.logs.info(`${s.id} ${reason} during shutdown`, { unit: this.ctx.unit.name });
       s.state = 'exited';
       this.ctx.state.changed(this.ctx.unit.name);
       return;
@@ -192,6 +202,14 @@ export class ReplicaSlot {
       s.restarts++;
       this.start();
     }, delay);
+  }
+
+  /**
+   * The supervisor is shutting down: from now on an exit is not a crash and is not restarted, and
+   * probes stop, though the replica is only stopped when its unit's turn comes.
+   */
+  hold(): void {
+    this.removing = true;
   }
 
   /** Takes the replica out for good: SIGTERM, its grace to drain, then SIGKILL. */

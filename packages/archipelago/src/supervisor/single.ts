@@ -9,6 +9,7 @@ import { openDatabase } from './database.js';
 import { LogMux } from './logs.js';
 import { tuningFromEnv } from './probes.js';
 import { SupervisorState } from './state.js';
+import { CronRecords } from './cron-records.js';
 import { CronRunner, TaskRun } from './tasks.js';
 
 export async function runSingleProcess(declared: ResolvedService, opts: { only?: readonly string[]; json: boolean }): Promise<number> {
@@ -65,7 +66,8 @@ export async function runSingleProcess(declared: ResolvedService, opts: { only?:
         inFlight: 0, connections: 0, handled: 0, eventLoopLagMs: 0, cpu: null, memoryBytes: null, restarts: 0, backoffMs: null, nextStartAt: null, lastExit: null });
       state.changed(name);
     }
-    for (const unit of units) if (unit.kind === 'cron') crons.push(new CronRunner(ctx, unit));
+    const cronRecords = new CronRecords(service.root);
+    for (const unit of units) if (unit.kind === 'cron') crons.push(new CronRunner(ctx, unit, cronRecords));
     for (const unit of units) {
       if (unit.kind === 'api' || unit.kind === 'realtime') logs.info(`${unit.name} (${unit.kind}) on http://localhost:${unit.port}`, { unit: unit.name, url: `http://localhost:${unit.port}` });
     }

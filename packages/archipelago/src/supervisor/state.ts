@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events';
 import type { UnitKind, Priority } from '../service/types.js';
 import type { CdcLoad } from '../units/metrics.js';
+import type { DatabaseHealth } from './database.js';
 
 export type ReplicaPhase = 'starting' | 'running' | 'ready' | 'unready' | 'draining' | 'exited' | 'backoff';
 
@@ -70,7 +71,8 @@ export interface StatusSnapshot {
   pid: number;
   startedAt: string;
   mode: 'processes' | 'single-process';
-  database: { url: string; embedded: boolean } | null;
+  /** `health` for an embedded server the supervisor restarts when it dies. */
+  database: { url: string; embedded: boolean; health?: DatabaseHealth } | null;
   units: UnitStatus[];
   history: ScaleDecision[];
 }

@@ -10,6 +10,7 @@ import { openDatabase, type SupervisorDatabase } from './database.js';
 import { LogMux } from './logs.js';
 import { tuningFromEnv, type Tuning } from './probes.js';
 import { SupervisorState, type JobRun } from './state.js';
+import { CronRecords } from './cron-records.js';
 import { CronRunner, TaskRun } from './tasks.js';
 import { UnitRunner } from './unit.js';
 
@@ -79,14 +80,22 @@ export class Supervisor {
       cronRun: async (name, args) => { await this.registered.promise; return h.cronRun(name, args); },
     });
     try {
-      this.db = await openDatabase(this.service, (m) => this.logs.info(m));
-      this.state.database = { url: redact(this.db.url), embedded: this.db.embedded };
+      this.db = await openDatabase(this.service, (m) => this.logs.info(m), {
+        backoff: this.tuning.databaseBackoff,
+        warn: (m) => this.logs.warn(m),
+        changed: (health) => {
+          if (this.state.database) this.state.database.health = health;
+          for (const name of this.state.units.keys()) this.state.changed(name);
+        },
+      });
+      this.state.database = { url: redact(this.db.url), embedded: this.db.embedded, ...(this.db.embedded ? { health: { state: 'up', restarts: 0, lastExit: null, nextStartAt: null } } : {}) };
       // Job units first, so the deploy jobs' runs are recorded like any other.
       for (const unit of units) {
         if (unit.kind === 'job') this.state.addUnit({ name: unit.name, kind: 'job', priority: unit.priority, port: null, replicas: { min: 0, max: 1, desired: 0, ready: 0 }, cron: null });
       }
       await this.runDeployJobs(units);
       await this.prepareCapture(units);
+      await this.provision();
       const ctx = { service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.db.url };
       // Read the catalog and prepare the broker while the replicas start, not before.
       const reader = this.opts.readBacklog ? Promise.resolve(this.opts.readBacklog) : this.brokerBacklog();
@@ -94,6 +103,7 @@ export class Supervisor {
       reader.catch((e: unknown) => this.logs.warn(`autoscaler: no backlog metrics: ${(e as Error).message}`));
       const readBacklog: BacklogReader = async (unit) => (await reader.catch(() => undefined))?.(unit) ?? null;
       this.autoscaler = new AutoscaleLoop({ state: this.state, logs: this.logs, pollingMs: this.tuning.pollingMs, readBacklog, enabled: this.tuning.autoscale });
+      const cronRecords = new CronRecords(this.service.root);
       for (const unit of units) {
         if (LONG_RUNNING.has(unit.kind)) {
           const status = this.state.addUnit({
@@ -105,7 +115,7 @@ export class Supervisor {
           runner.setDesired(unit.kind === 'worker' ? unit.replicas.min : Math.max(1, unit.replicas.min));
           this.autoscaler.add(unit, runner);
         } else if (unit.kind === 'cron') {
-          this.crons.set(unit.name, new CronRunner(ctx, unit));
+          this.crons.set(unit.name, new CronRunner(ctx, unit, cronRecords));
         }
       }
       this.registered.resolve();
@@ -136,6 +146,12 @@ export class Supervisor {
     } finally {
       await client.end().catch(() => {});
     }
+  }
+
+  /** Every declared subscription exists before any unit starts, whatever `--only` says: none loses messages. */
+  private async provision(): Promise<void> {
+    const { provisionService } = await import('../messaging/provision.js');
+    await provisionService(this.service, this.databaseUrl, { log: (line) => (line.startsWith('orphaned') ? this.logs.warn(line) : this.logs.info(line)) });
   }
 
   private async runDeployJobs(units: readonly ResolvedUnit[]): Promise<void> {
@@ -209,6 +225,9 @@ export class Supervisor {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.autoscaler?.stop();
+      // Before the first unit is stopped: a replica of a later unit that exits meanwhile (a group-wide
+      // SIGTERM reaches every replica at once) has ended, not crashed, and is not restarted.
+      for (const runner of this.runners.values()) runner.hold();
       const order = [...this.units].reverse();
       for (const unit of order) {
         const cron = this.crons.get(unit.name);

@@ -1,7 +1,8 @@
-// Runs crons and jobs: each run a fresh `archipelago run <unit>` process. Crons fire on their
-// schedule (croner, in the unit's time zone) and honour `concurrency` and `deadline`.
+// Runs crons and jobs: each run a fresh `archipelago run <unit>` process. Crons are scheduled as the
+// Kubernetes CronJob controller schedules them (schedule/controller.ts) and honour `deadline`.
 import type { Worker } from 'node:cluster';
-import { Cron } from 'croner';
+import { mostRecentScheduleTime, nextWakeAt, parseSchedule, syncCron, type CronRecord, type CronSpec } from '../schedule/index.js';
+import type { CronRecords } from './cron-records.js';
 import type { ResolvedCronUnit, ResolvedJobUnit, ResolvedService } from '../service/types.js';
 import type { LogMux } from './logs.js';
 import type { Tuning } from './probes.js';
@@ -55,32 +56,91 @@ export class TaskRun {
   kill(): void { signal(this.worker, 'SIGKILL'); }
 }
 
-/** A cron unit: its schedule and its runs. */
+/** Re-checks at least this often, so a suspended laptop or a changed clock is noticed. */
+const MAX_SLEEP_MS = 60_000;
+/** The controller requeues 100 ms after a scheduled time (nextScheduleDelta). */
+const NEXT_SCHEDULE_DELTA_MS = 100;
+
+/**
+ * A cron unit: each sync decides as the CronJob controller does (syncCron) from the unit's record
+ * (first seen, last scheduled time; kept in `.archipelago/crons.json`), then sleeps until the next
+ * scheduled time. A sync also follows the end of every run, since `forbid` holds a due time back
+ * until the active run is gone rather than dropping it.
+ */
 export class CronRunner {
   private readonly running = new Set<TaskRun>();
-  private readonly job: Cron;
+  private readonly spec: CronSpec;
+  private record: CronRecord;
+  private timer: NodeJS.Timeout | undefined;
   private seq = 0;
   private stopping = false;
+  private lastNotice: number | undefined;
 
-  constructor(private readonly ctx: TaskContext, readonly unit: ResolvedCronUnit) {
-    this.job = new Cron(unit.schedule, { timezone: unit.timezone, paused: false, protect: false }, () => { this.fire('schedule'); });
+  constructor(private readonly ctx: TaskContext, readonly unit: ResolvedCronUnit, private readonly records: CronRecords) {
+    this.spec = { schedule: parseSchedule(unit.schedule), timezone: unit.timezone, startingDeadlineMs: unit.startingDeadlineMs, concurrency: unit.concurrency };
+    this.record = records.get(unit.name, Date.now());
     ctx.state.addUnit({
       name: unit.name, kind: 'cron', priority: unit.priority, port: null,
       replicas: { min: 0, max: 1, desired: 0, ready: 0 },
       cron: { schedule: unit.schedule, timezone: unit.timezone, concurrency: unit.concurrency, running: 0, next: this.next(), last: null, runs: [] },
     });
+    this.reportMissed();
+    this.sync();
+  }
+
+  /** Says, once at start, which scheduled time was missed too long ago to start (the controller skips it silently). */
+  private reportMissed(): void {
+    try {
+      const { mostRecent } = mostRecentScheduleTime(this.record, Date.now(), this.spec, false);
+      if (mostRecent !== null && mostRecent + this.unit.startingDeadlineMs < Date.now()) {
+        this.ctx.logs.warn(`${this.unit.name}: missed the run scheduled for ${new Date(mostRecent).toISOString()}: more than startingDeadline (${this.unit.startingDeadlineMs / 1000}s) ago, not started`, { unit: this.unit.name });
+      }
+    } catch { /* an unsatisfiable schedule is reported by sync */ }
   }
 
   private next(): string | null {
-    return this.job?.nextRun()?.toISOString() ?? null;
+    const at = nextWakeAt(this.record, Date.now(), this.spec);
+    return at === null ? null : new Date(at).toISOString();
   }
 
-  /** Fires one run now (schedule or `cron run`); returns false when `forbid` skips it. */
-  fire(trigger: 'schedule' | 'manual', args: readonly string[] = []): { started: boolean; run?: string; reason?: string } {
+  /** One controller sync: start the due time if the rules allow, then sleep until the next one. */
+  private sync(): void {
+    if (this.stopping) return;
+    clearTimeout(this.timer);
     const { unit, ctx } = this;
-    const status = ctx.state.unit(unit.name)!;
+    const now = Date.now();
+    try {
+      const d = syncCron(this.record, now, this.spec, this.running.size);
+      const at = 'scheduledTime' in d ? new Date(d.scheduledTime).toISOString() : '';
+      if (d.action === 'start') {
+        if (d.replace) {
+          for (const r of this.running) void r.stop(unit.graceMs, 'replaced');
+          ctx.logs.info(`${unit.name}: replacing the running run (concurrency: replace)`, { unit: unit.name });
+        }
+        this.record = this.records.set(unit.name, { ...this.record, lastScheduleTime: d.scheduledTime });
+        if (d.missed !== 'none') ctx.logs.info(`${unit.name}: starting the run scheduled for ${at}; earlier missed times are not run (CronJob semantics)`, { unit: unit.name });
+        this.start(`schedule ${at}`);
+      } else if (d.action !== 'wait' && this.lastNotice !== d.scheduledTime) {
+        this.lastNotice = d.scheduledTime;
+        if (d.action === 'too-late') {
+          ctx.logs.warn(`${unit.name}: missed the run scheduled for ${at}: more than startingDeadline (${unit.startingDeadlineMs / 1000}s) ago, not started`, { unit: unit.name });
+        } else {
+          ctx.logs.warn(`${unit.name}: the run scheduled for ${at} waits, the previous run is still going (concurrency: forbid)`, { unit: unit.name });
+        }
+      }
+    } catch (e) {
+      ctx.logs.warn(`${unit.name}: ${(e as Error).message}`, { unit: unit.name });
+    }
+    const wake = nextWakeAt(this.record, now, this.spec);
+    const delay = wake === null ? MAX_SLEEP_MS : Math.min(MAX_SLEEP_MS, Math.max(0, wake - now + NEXT_SCHEDULE_DELTA_MS));
+    this.timer = setTimeout(() => this.sync(), delay);
+    this.update();
+  }
+
+  /** A run asked for by hand (`cron run`): `forbid` refuses it while a run is going, `replace` stops that run. */
+  fire(trigger: 'manual', args: readonly string[] = []): { started: boolean; run?: string; reason?: string } {
+    const { unit, ctx } = this;
     if (this.stopping) return { started: false, reason: 'the supervisor is stopping' };
-    if (status.cron) status.cron.next = this.next();
     if (this.running.size > 0 && unit.concurrency === 'forbid') {
       const at = new Date().toISOString();
       ctx.logs.warn(`${unit.name}: ${trigger} run skipped, the previous run is still going (concurrency: forbid)`, { unit: unit.name });
@@ -91,6 +151,11 @@ export class CronRunner {
       for (const r of this.running) void r.stop(unit.graceMs, 'replaced');
       ctx.logs.info(`${unit.name}: replacing the running run (concurrency: replace)`, { unit: unit.name });
     }
+    return { started: true, run: this.start(trigger, args) };
+  }
+
+  private start(trigger: string, args: readonly string[] = []): string {
+    const { unit, ctx } = this;
     const id = `${unit.name}-${++this.seq}`;
     const run = new TaskRun(ctx, unit, id, args);
     const record: CronRun = { startedAt: new Date().toISOString(), finishedAt: null, exitCode: null, outcome: 'running' };
@@ -102,9 +167,9 @@ export class CronRunner {
       Object.assign(record, { finishedAt: new Date().toISOString(), exitCode: r.code, outcome: r.outcome });
       ctx.state.recordCronRun(unit.name, record);
       ctx.logs.info(`${unit.name}: run ${id} finished: ${r.outcome}`, { unit: unit.name, exitCode: r.code });
-      this.update();
+      this.sync();
     });
-    return { started: true, run: id };
+    return id;
   }
 
   private update(): void {
@@ -115,7 +180,7 @@ export class CronRunner {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.job.stop();
+    clearTimeout(this.timer);
     await Promise.all([...this.running].map((r) => r.stop(this.unit.graceMs, 'failed')));
   }
 

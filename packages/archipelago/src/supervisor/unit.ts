@@ -46,6 +46,12 @@ export class UnitRunner {
     this.draining.add(p);
   }
 
+  /** Shutdown has begun: no replica of this unit is started or restarted any more. */
+  hold(): void {
+    this.stopping = true;
+    for (const r of this.slots) r.hold();
+  }
+
   /** Stops every replica within the unit's grace; resolves when all are gone. */
   async stop(): Promise<void> {
     this.stopping = true;

@@ -101,7 +101,7 @@ export function cronUnit(ctx: SynthContext, plan: UnitPlan): K8sObject[] {
     metadata: metadata(ctx, plan.name, plan.labels),
     spec: {
       schedule: unit.schedule, timeZone: unit.timezone, concurrencyPolicy: CONCURRENCY[unit.concurrency],
-      startingDeadlineSeconds: 300, successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 3,
+      startingDeadlineSeconds: Math.max(1, Math.ceil(unit.startingDeadlineMs / 1000)), successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 3,
       jobTemplate: { metadata: { labels: { ...plan.labels } }, spec: jobSpec(ctx, plan, 0) },
     },
   };

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { ArchipelagoError } from '../errors.js';
 import type { SubscriptionSpec } from '../messaging/broker.js';
 import type { Priority, ResolvedService, ResolvedUnit } from '../service/types.js';
+import { CONTAINER_HOST, HOST_ENV } from '../units/bind.js';
 import type { SynthOptions } from './types.js';
 
 /** Port of each replica's admin server (health, metrics) for units without a port of their own. */
@@ -143,6 +144,8 @@ function configData(service: ResolvedService, unit: ResolvedUnit, opts: SynthOpt
     ARCHIPELAGO_UNIT: unit.name,
     ARCHIPELAGO_ENVIRONMENT: opts.environment,
     ARCHIPELAGO_ADMIN_PORT: String(ADMIN_PORT),
+    // Probes and Services reach the pod's address, not its loopback.
+    [HOST_ENV]: CONTAINER_HOST,
   };
   if (unit.kind === 'api' || unit.kind === 'realtime') data.PORT = String(unit.port);
   // The unit's own env wins over the toolkit's defaults, as it does locally.

@@ -6,6 +6,7 @@ import type { ResolvedService } from '../service/types.js';
 import { triggerAuthentication } from './autoscale.js';
 import { BUILDERS } from './kinds.js';
 import { normalize, PRIORITY_VALUES, priorityClassName, type SynthContext } from './normalize.js';
+import { PROVISION_GROUP, provisionObjects } from './provision.js';
 import { checkRules, validateSchemas } from './validate.js';
 import type { IPriorityClass, IServiceAccount, K8sObject, SynthGroup, SynthOptions, SynthResult } from './types.js';
 
@@ -14,7 +15,8 @@ export const PRIORITY_GROUP = '_priorityclasses';
 
 /**
  * Apply order: namespace-level shared objects (service account, KEDA authentication), the cluster's
- * priority classes, the `runOn: 'deploy'` jobs, then every other unit in declaration order. Each
+ * priority classes, the provisioning Job (when any subscription is declared), the `runOn: 'deploy'`
+ * jobs, then every other unit in declaration order. Each
  * unit's ConfigMap comes before its workload.
  */
 export function synthesize(declared: ResolvedService, opts: SynthOptions): SynthResult {
@@ -28,6 +30,8 @@ export function synthesize(declared: ResolvedService, opts: SynthOptions): Synth
     { name: SHARED_GROUP, objects: shared(ctx) },
     { name: PRIORITY_GROUP, objects: priorityClasses(ctx) },
   ];
+  const provisioning = provisionObjects(ctx);
+  if (provisioning.length) groups.push({ name: PROVISION_GROUP, objects: provisioning });
   const deployJobs = ctx.plans.filter((p) => p.unit.kind === 'job' && p.unit.runOn === 'deploy');
   const rest = ctx.plans.filter((p) => !deployJobs.includes(p));
   for (const plan of [...deployJobs, ...rest]) groups.push({ name: plan.unit.name, objects: BUILDERS[plan.unit.kind](ctx, plan) });

@@ -14,6 +14,7 @@ import type { ResolvedService } from '../service/types.js';
 import { trigger } from './autoscale.js';
 import { RUN_ON_LABEL } from './kinds.js';
 import { NATS_SECRET, PLATFORM_SECRET } from './normalize.js';
+import { PROVISION_GROUP } from './provision.js';
 import type { IDeployment, K8sObject } from './types.js';
 
 type Validatable = { validate(): void };
@@ -112,7 +113,9 @@ export function checkRules(objects: readonly K8sObject[], service: ResolvedServi
   for (const o of objects) {
     const pod = podSpecOf(o);
     if (!pod) continue;
-    const unit = service.units.find((u) => u.name === unitOf(o));
+    // The provisioning Job is the toolkit's own, not a unit's: it gets the platform's secrets only.
+    const own = unitOf(o) === PROVISION_GROUP ? { name: PROVISION_GROUP, secrets: [] as string[] } : undefined;
+    const unit = own ?? service.units.find((u) => u.name === unitOf(o));
     if (!unit) refuse(o, 'metadata.labels', 'names no unit of the service (app.kubernetes.io/component)');
     const allowed = new Set([...platform, ...unit.secrets]);
     pod.containers.forEach((c, ci) => {

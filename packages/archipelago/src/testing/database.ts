@@ -1,15 +1,12 @@
-// Testing helpers that need a real PostgreSQL and a real Fastify: a migrated throwaway database
-// (embedded, or a fresh one on the server of TEST_DATABASE_URL) and an API unit's routes ready for
-// `inject()`, so a service's tests exercise its SQL and routes without ports or a supervisor.
+// A migrated throwaway database for a service's tests (embedded PostgreSQL, or a fresh database on
+// the server of TEST_DATABASE_URL), so they exercise its real SQL without a supervisor.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Fastify, { type FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { startEmbedded } from '../database/embedded.js';
 import { migrate } from '../database/migrate.js';
 import { createPool } from '../database/pool.js';
-import type { ApiDefinition, UnitContext } from '../units/define.js';
 
 export interface TestDatabase {
   readonly url: string;
@@ -61,12 +58,4 @@ export async function startTestDatabase(opts: TestDatabaseOptions = {}): Promise
     url, pool,
     close: () => (closed ??= pool.end().finally(stopServer)),
   };
-}
-
-/** An API unit's routes on a Fastify instance, ready for `app.inject()`; close it after the test. */
-export async function createTestApi(def: ApiDefinition, ctx: UnitContext): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
-  await def.routes(app, ctx);
-  await app.ready();
-  return app;
 }

@@ -1,5 +1,6 @@
 // Testing helpers for services (`archipelago/testing`): run a worker's handlers in-process on the
-// in-memory broker, publish, and wait until every subscription on the topic has handled the message.
+// in-memory broker, publish, and wait until every subscription on the topic has handled the message;
+// build an api unit's app for `inject()`.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import pino from 'pino';
@@ -9,8 +10,10 @@ import type { ConsumerHandle, DeadLetter } from '../messaging/broker.js';
 import type { Messaging } from '../messaging/facade.js';
 import { createMessaging } from '../messaging/runtime.js';
 import type { Topic } from '../messaging/topic.js';
-import type { ResolvedService, ResolvedUnit } from '../service/types.js';
-import type { SubscriptionDefinition, UnitContext, WorkerDefinition } from '../units/define.js';
+import type { FastifyInstance } from 'fastify';
+import type { ResolvedListening, ResolvedService, ResolvedUnit } from '../service/types.js';
+import type { ApiDefinition, SubscriptionDefinition, UnitContext, WorkerDefinition } from '../units/define.js';
+import { createBareApp } from '../units/http.js';
 
 export interface TestBusOptions {
   /** Unit name the subscriptions belong to. Default `test`. */
@@ -131,4 +134,17 @@ export function createTestBus(opts: TestBusOptions = {}): TestBus {
 }
 
 export { createMemoryBroker, type MemoryBroker } from '../messaging/brokers/memory.js';
-export { createTestApi, startTestDatabase, type TestDatabase, type TestDatabaseOptions } from './database.js';
+export { startTestDatabase, type TestDatabase, type TestDatabaseOptions } from './database.js';
+
+/**
+ * An api unit's Fastify app as its host builds it (strict validation unless the unit opts out,
+ * its trusted proxies, the JSON error shape at the root), with the definition's routes, not
+ * listening: for `app.inject()`. `ctx.unit` is the api unit it is built for.
+ */
+export async function apiApp(def: ApiDefinition, ctx: UnitContext): Promise<FastifyInstance> {
+  const unit = ctx.unit as Partial<ResolvedListening>;
+  const app = createBareApp({ trustProxy: unit.trustProxy ?? [], validation: unit.validation ?? 'strict' }, { logger: false });
+  await def.routes(app, ctx);
+  await app.ready();
+  return app;
+}

@@ -8,7 +8,7 @@ import type { Messaging } from '../messaging/facade.js';
 import type { ResolvedService, ResolvedUnit } from '../service/types.js';
 import type { UnitContext } from './define.js';
 import { ENV } from './ipc.js';
-import { registerProcessMetrics } from './metrics.js';
+import { registerProcessMetrics, registerUnroutedMetric } from './metrics.js';
 
 /** Variables the toolkit itself defines; every unit may read them. */
 const TOOLKIT_VARS = ['DATABASE_URL', 'NODE_ENV', 'PORT', 'LOG_LEVEL', 'TZ', ...Object.values(ENV)];
@@ -60,6 +60,8 @@ export function createContext(opts: ContextOptions): OwnedContext {
   const metrics = new Registry();
   metrics.setDefaultLabels({ service: service.name, unit: unit.name, replica });
   registerProcessMetrics(metrics, { defaults: opts.defaultMetrics ?? true });
+  // One registry per process reports the broker's counts (contexts in one process share a broker).
+  if (messaging && (opts.defaultMetrics ?? true)) registerUnroutedMetric(metrics, () => messaging.broker.unrouted());
   const db = opts.pool ?? createPool(opts.databaseUrl, { application: `${service.name}/${replica}` });
   const controller = new AbortController();
   const noMessaging = () => new ArchipelagoError('ARCH_E_BROKER_UNAVAILABLE', `unit "${unit.name}": messaging is not available in this process`);

@@ -1,36 +1,54 @@
 // The Fastify setup api and realtime hosts share: JSON errors, health and metrics routes, request
 // metering, and 503s for new requests while the replica drains.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ResolvedListening } from '../service/types.js';
+import { bindHost } from './bind.js';
 import type { OwnedContext } from './context.js';
+import { handleClientError, handleError, handleNotFound } from './http-errors.js';
 import type { Meter } from './metrics.js';
 import { DRAINING_BODY, type Replica } from './replica.js';
+import { formatValidationError, strictValidatorCompiler, textRules } from './validation.js';
 
-export interface ErrorBody { error: { code: string; message: string } }
+export { errorBody, type ErrorBody } from './http-errors.js';
 
-const STATUS_CODES: Record<number, string> = {
-  400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED', 409: 'CONFLICT',
-  413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE', 422: 'UNPROCESSABLE', 429: 'TOO_MANY_REQUESTS', 503: 'UNAVAILABLE',
-};
+/** The Fastify options a unit's declaration implies: strict validation, trusted proxies, our error shape before routing. */
+export function httpOptions(unit: Pick<ResolvedListening, 'trustProxy'>): FastifyServerOptions {
+  return {
+    // Who may set X-Forwarded-For: the unit's trusted proxies only; with none, the peer address is the client.
+    trustProxy: unit.trustProxy.length ? [...unit.trustProxy] : false,
+    clientErrorHandler: handleClientError,
+    frameworkErrors: handleError,
+    schemaErrorFormatter: formatValidationError as FastifyServerOptions['schemaErrorFormatter'],
+    ajv: { plugins: [textRules as never] },
+    // Our drain answers new requests itself (the onRequest hook below), in the API's error shape.
+    return503OnClosing: false,
+  };
+}
 
-export function errorBody(status: number, err: Partial<FastifyError>): ErrorBody {
-  if (err.validation) return { error: { code: 'VALIDATION_FAILED', message: err.message ?? 'invalid request' } };
-  // A 5xx the code did not choose deliberately is a bug: its message may leak internals.
-  if (status >= 500 && !err.statusCode) return { error: { code: 'INTERNAL', message: 'internal server error' } };
-  const code = typeof err.code === 'string' && !err.code.startsWith('FST_') ? err.code : (STATUS_CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST'));
-  return { error: { code, message: err.message ?? '' } };
+/**
+ * A Fastify instance configured as the unit's host configures it, without health routes or
+ * metering: what `archipelago/testing` hands to tests, and the base of `createHttpApp`.
+ */
+export function createBareApp(unit: Pick<ResolvedListening, 'trustProxy' | 'validation'>, opts: FastifyServerOptions = {}): FastifyInstance {
+  const app = Fastify({ ...httpOptions(unit), ...opts });
+  if (unit.validation === 'strict') app.setValidatorCompiler(strictValidatorCompiler());
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler(handleNotFound);
+  return app;
 }
 
 export function createHttpApp(unit: ResolvedListening, ctx: OwnedContext, replica: Replica, meter: Meter): FastifyInstance {
-  const app = Fastify({ loggerInstance: ctx.logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), return503OnClosing: true });
+  const app = createBareApp(unit, { loggerInstance: ctx.logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
   const probes = new Set([unit.health.liveness, unit.health.readiness, '/metrics']);
+  let closing = false;
+  app.addHook('preClose', (done) => { closing = true; done(); });
 
   app.addHook('onRequest', (req, reply, done) => {
     const path = req.url.split('?')[0]!;
     if (probes.has(path)) return done();
     const started = meter.start();
     reply.raw.once('close', () => meter.end(started, String(reply.raw.statusCode)));
-    if (replica.draining) {
+    if (replica.draining || closing) {
       // Connection: close makes keep-alive clients reconnect, landing on a replica that is not draining.
       void reply.code(503).header('connection', 'close').header('retry-after', '1').send(DRAINING_BODY);
       return;
@@ -38,18 +56,9 @@ export function createHttpApp(unit: ResolvedListening, ctx: OwnedContext, replic
     done();
   });
 
-  app.setErrorHandler((err: FastifyError, req, reply) => {
-    const status = err.validation ? 400 : err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
-    if (status >= 500) req.log.error({ err, method: req.method, url: req.url }, 'request failed');
-    void reply.code(status).send(errorBody(status, err));
-  });
-  app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
-  });
-
   app.get(unit.health.liveness, async () => ({ status: 'ok' }));
   app.get(unit.health.readiness, async (_req, reply) =>
-    replica.isReady() ? { status: 'ready' } : reply.code(503).send({ status: replica.draining ? 'draining' : 'starting' }));
+    replica.isReady() ? { status: 'ready' } : reply.code(503).send({ status: replica.notReadyStatus() }));
   app.get('/metrics', async (_req, reply) => {
     const m = await replica.metrics();
     return reply.type(m.contentType).send(m.body);
@@ -59,7 +68,7 @@ export function createHttpApp(unit: ResolvedListening, ctx: OwnedContext, replic
 
 /** Listens on the unit's port; under Node's cluster every replica's listen shares it. */
 export async function listen(app: FastifyInstance, port: number): Promise<number> {
-  await app.listen({ port, host: process.env.HOST ?? '0.0.0.0' });
+  await app.listen({ port, host: bindHost() });
   const addr = app.server.address();
   return typeof addr === 'object' && addr ? addr.port : port;
 }

@@ -98,3 +98,15 @@ export class Meter {
     return { requestRate: Math.round((w.length / seconds) * 10) / 10, p99Ms: Math.round(p99 * 10) / 10 };
   }
 }
+
+/** Messages published to a topic with no subscription (kept by no broker), per topic. */
+export function registerUnroutedMetric(registry: Registry, read: () => ReadonlyMap<string, number>): void {
+  new Counter({
+    name: 'archipelago_messages_unrouted_total', help: 'Messages published to a topic that has no subscription, so no broker kept them',
+    labelNames: ['topic'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const [topic, n] of read()) this.inc({ topic }, n);
+    },
+  });
+}

@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
+import { bindHost } from './bind.js';
 import type { OwnedContext } from './context.js';
 import { toSupervisor, type SupervisorMessage } from './ipc.js';
 import { takeEventLoopLagMs, type CdcLoad, type LoadSample } from './metrics.js';
@@ -49,6 +50,8 @@ export class Replica {
   private readonly closers: (() => Promise<unknown>)[] = [];
   private admin: http.Server | undefined;
   private loadTimer: NodeJS.Timeout | undefined;
+  private dbTimer: NodeJS.Timeout | undefined;
+  private databaseUp = true;
   private shuttingDown: Promise<number> | undefined;
   private readonly exit: (code: number) => void;
   private readonly livenessPaths: Set<string>;
@@ -107,7 +110,32 @@ export class Replica {
   }
 
   isReady(): boolean {
-    return !this.draining && this.hosts.length > 0 && this.hosts.every((h) => h.host.ready());
+    return !this.draining && this.databaseUp && this.hosts.length > 0 && this.hosts.every((h) => h.host.ready());
+  }
+
+  /** What a readiness probe's 503 says. */
+  notReadyStatus(): string {
+    return this.draining ? 'draining' : this.databaseUp ? 'starting' : 'database unavailable';
+  }
+
+  /**
+   * Runs `check` (a query through the unit's pool) every second: while it fails or takes more than
+   * `timeoutMs`, the replica is not ready, so that traffic goes elsewhere and `status` shows it.
+   */
+  watchDatabase(check: () => Promise<unknown>, timeoutMs = 5000): void {
+    const run = async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs); });
+      const up = await Promise.race([check(), late]).then(() => true, (e: unknown) => {
+        if (this.databaseUp) this.opts.logger.warn({ err: (e as Error).message }, 'the database is unavailable; not ready until it answers');
+        return false;
+      });
+      clearTimeout(timer);
+      if (up && !this.databaseUp) this.opts.logger.info('the database answers again; ready');
+      this.databaseUp = up;
+      if (!this.draining) this.dbTimer = setTimeout(() => void run(), 1000).unref();
+    };
+    this.dbTimer = setTimeout(() => void run(), 1000).unref();
   }
 
   /** Every unit's metrics in this process (one registry in the usual one-unit replica). */
@@ -127,7 +155,7 @@ export class Replica {
       server.once('error', reject);
       // exclusive: under Node's cluster a worker's listen is otherwise shared through the primary,
       // and every replica would get the same "ephemeral" port.
-      server.listen({ port: this.opts.adminPort, host: '0.0.0.0', exclusive: true }, () => resolve());
+      server.listen({ port: this.opts.adminPort, host: bindHost(), exclusive: true }, () => resolve());
     });
     server.unref();
     this.adminPort = (server.address() as AddressInfo).port;
@@ -142,7 +170,7 @@ export class Replica {
     };
     try {
       if (this.livenessPaths.has(path)) return send(200, { status: 'ok' });
-      if (this.readinessPaths.has(path)) return this.isReady() ? send(200, { status: 'ready' }) : send(503, { status: this.draining ? 'draining' : 'starting' });
+      if (this.readinessPaths.has(path)) return this.isReady() ? send(200, { status: 'ready' }) : send(503, { status: this.notReadyStatus() });
       if (path === '/metrics') {
         const m = await this.metrics();
         return send(200, m.body, m.contentType);
@@ -213,6 +241,17 @@ export class Replica {
     clearTimeout(timer);
   }
 
+  /**
+   * Work that ignores its deadline cannot be drained: exit 1 at once, as a failed liveness probe
+   * would have the replica killed, so that it is restarted. Its messages' leases are released by
+   * whoever restarts it (or lapse), never while this process still runs their handlers.
+   */
+  abandon(): void {
+    this.draining = true;
+    clearInterval(this.loadTimer);
+    this.exit(1);
+  }
+
   /** A task finished on its own: release resources, then exit with its code. */
   private async finish(code: number, why?: string): Promise<number> {
     if (why && !this.draining) {
@@ -220,6 +259,7 @@ export class Replica {
       await this.closeAll(Date.now() + this.opts.graceMs);
     }
     clearInterval(this.loadTimer);
+    clearTimeout(this.dbTimer);
     this.admin?.close();
     this.exit(code);
     return code;

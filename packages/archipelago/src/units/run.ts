@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { createPool } from '../database/pool.js';
 import { ArchipelagoError } from '../errors.js';
 import type { Messaging } from '../messaging/facade.js';
-import { createBroker, createMessaging } from '../messaging/index.js';
+import { createBroker, createMessaging, holderId } from '../messaging/index.js';
 import { loadDefinition } from '../service/catalog.js';
 import { runsIn } from '../service/environments.js';
 import { unitByName } from '../service/load.js';
@@ -107,10 +107,11 @@ export async function runUnit(opts: RunOptions): Promise<Replica> {
   replica.installSignals();
   const pool = createPool(opts.databaseUrl, { application: `${service.name}/${replicaId}` });
   // Contexts borrow the broker and the pool; the replica closes them last, in that order.
-  const broker = createBroker(service, { databaseUrl: opts.databaseUrl, pool, warn: brokerWarn(logger) });
+  const broker = createBroker(service, { databaseUrl: opts.databaseUrl, pool, warn: brokerWarn(logger), holder: holderId(replicaId) });
   replica.onClosed(() => broker.close());
   replica.onClosed(() => pool.end());
-  const messaging = createMessaging(broker, { unit: unit.name, logger });
+  replica.watchDatabase(() => pool.query('SELECT 1'));
+  const messaging = createMessaging(broker, { unit: unit.name, logger, onOverrun: () => replica.abandon() });
   const ctx = createContext({ service, unit, replica: replicaId, databaseUrl: opts.databaseUrl, messaging, pool });
   replica.track(ctx);
   await replica.startAdmin();
@@ -136,12 +137,13 @@ export async function runInProcess(service: ResolvedService, unitNames: readonly
   });
   replica.installSignals();
   const pool = createPool(opts.databaseUrl, { application: `${service.name}/${replicaId}`, max: 10 + 5 * units.length });
-  const broker = createBroker(service, { databaseUrl: opts.databaseUrl, pool, warn: brokerWarn(logger) });
+  const broker = createBroker(service, { databaseUrl: opts.databaseUrl, pool, warn: brokerWarn(logger), holder: holderId(replicaId) });
   replica.onClosed(() => broker.close());
   replica.onClosed(() => pool.end());
+  replica.watchDatabase(() => pool.query('SELECT 1'));
   await replica.startAdmin();
   for (const [i, unit] of units.entries()) {
-    const messaging = createMessaging(broker, { unit: unit.name, logger: logger.child({ unit: unit.name }) });
+    const messaging = createMessaging(broker, { unit: unit.name, logger: logger.child({ unit: unit.name }), onOverrun: () => replica.abandon() });
     const ctx = createContext({ service, unit, replica: replicaId, databaseUrl: opts.databaseUrl, messaging, pool, defaultMetrics: i === 0 });
     replica.track(ctx);
     replica.add(await startHost(unit, ctx, replica, [], messaging), ctx);

@@ -32,6 +32,11 @@ export class SinkBroker implements Broker {
       [topic, messages.map((m) => m.id), messages.map((m) => JSON.stringify(m.payload)), messages.map((m) => m.publishedAt)]);
   }
 
+  readonly holder = 'sink';
+  releaseHolder(): Promise<number> { return Promise.reject(new Error('not used by the relay')); }
+  listSubscriptions(): never { throw new Error('not used by the relay'); }
+  removeSubscription(): never { throw new Error('not used by the relay'); }
+  unrouted(): ReadonlyMap<string, number> { return new Map(); }
   ensureSubscription(): Promise<void> { return Promise.reject(new Error('not used by the relay')); }
   consume(): never { throw new Error('not used by the relay'); }
   broadcast(): Promise<void> { return Promise.reject(new Error('not used by the relay')); }

@@ -303,6 +303,50 @@ export function runBrokerConformance(opts: ConformanceOptions): void {
       await after.handle.stop(1000);
     });
 
+    test('a release is not an attempt: a message cut by four drains comes back at attempt 1 and never reaches dead letters', async () => {
+      const b = await fresh();
+      const t = `t-${uid()}`; const s = spec(`s-${uid()}`, t, { concurrency: 1, maxAttempts: 2 });
+      await b.ensureSubscription(s);
+      await b.publish(t, [msg({ cut: true })]);
+      const attempts: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const c = await consume(b, s, (d) => { attempts.push(d.attempt); return new Promise<HandlerOutcome>(() => {}); });
+        await until('the delivery', () => c.got.length === 1, 30_000);
+        expect(await c.handle.stop(0)).toEqual({ cut: 1 });
+      }
+      const last = await consume(b, s);
+      await until('the last delivery', () => last.got.length === 1, 30_000);
+      await last.handle.stop(1000);
+      expect([...attempts, last.got[0]!.attempt]).toEqual([1, 1, 1, 1, 1]);
+      expect((await b.stats(s.name)).deadLetters).toBe(0);
+    });
+
+    test('concurrency is a hard bound: handlers that never return hold every slot and nothing more is taken', async () => {
+      const b = await fresh();
+      const t = `t-${uid()}`; const s = spec(`s-${uid()}`, t, { concurrency: 2 });
+      await b.ensureSubscription(s);
+      const c = await consume(b, s, () => new Promise<HandlerOutcome>(() => {}));
+      await b.publish(t, Array.from({ length: 10 }, (_, i) => msg({ i })));
+      await until('two running', () => c.got.length === 2);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(c.got).toHaveLength(2);
+      expect(c.handle.maxInFlight).toBe(2);
+      expect(await c.handle.stop(0)).toEqual({ cut: 2 });
+    });
+
+    test('bounded prefetch: 30 messages, concurrency 1, 300 ms handlers, a 2 s lease: none is delivered twice', async () => {
+      const b = await fresh();
+      const t = `t-${uid()}`; const s = spec(`s-${uid()}`, t, { concurrency: 1, deadlineMs: 1000 });
+      await b.ensureSubscription(s);
+      await b.publish(t, Array.from({ length: 30 }, (_, i) => msg({ i })));
+      const c = await consume(b, s, async () => { await new Promise((r) => setTimeout(r, 300)); return { ok: true }; });
+      await until('every message handled', () => new Set(c.got.map((d) => d.id)).size === 30, 60_000);
+      await new Promise((r) => setTimeout(r, 2500));
+      await c.handle.stop(1000);
+      expect(c.got).toHaveLength(30);
+      expect(c.handle.maxInFlight).toBe(1);
+    }, 90_000);
+
     test('close is idempotent and a closed broker refuses work with ARCH_E_BROKER', async () => {
       const b = await opts.newBroker();
       await b.init();

@@ -21,16 +21,37 @@ describe('createMessaging', () => {
     await expect(m.publishMany(T, [{ n: 1 }, { n: 'x' } as never])).rejects.toMatchObject({ code: 'ARCH_E_SCHEMA', details: ['n: Invalid input: expected number, received string'] });
   });
 
-  it('fails a handler that runs past its deadline with ARCH_E_DEADLINE, and dead-letters after maxAttempts', async () => {
+  it('aborts a handler\'s signal at its deadline, fails it with ARCH_E_DEADLINE, and dead-letters after maxAttempts', async () => {
     const broker = createMemoryBroker();
     const m = createMessaging(broker, { unit: 'u', logger });
-    const h = await m.startSubscriptions([subscribe(T, 'slow', () => new Promise(() => {}), { deadline: '50ms', maxAttempts: 2, backoff: { initial: '1ms' } })], {} as UnitContext);
+    const stopsWhenAborted = (d: { signal: AbortSignal }) => new Promise<void>((_, reject) => d.signal.addEventListener('abort', () => reject(new Error('stopped'))));
+    const h = await m.startSubscriptions([subscribe(T, 'slow', stopsWhenAborted, { deadline: '50ms', maxAttempts: 2, backoff: { initial: '1ms' } })], {} as UnitContext);
     await m.publish(T, { n: 1 });
     await until(async () => (await broker.stats('slow')).deadLetters === 1);
     const [d] = await broker.deadLetters.list('slow');
     expect(d!.error).toContain('ARCH_E_DEADLINE');
     expect(d!.attempts).toBe(2);
     await h.stop(10);
+  });
+
+  it('keeps the slot of a handler that ignores its deadline until it settles, and reports the overrun once', async () => {
+    const broker = createMemoryBroker();
+    const overruns: { subscription: string; attempt: number }[] = [];
+    const m = createMessaging(broker, { unit: 'u', logger, onOverrun: (o) => overruns.push(o) });
+    let calls = 0;
+    let finish!: () => void;
+    const h = await m.startSubscriptions([subscribe(T, 'stuck', () => { calls++; return new Promise<void>((r) => { finish = r; }); }, { deadline: '50ms', backoff: { initial: '1ms' } })], {} as UnitContext);
+    await m.publish(T, { n: 1 });
+    // The overrun point is half a second past the deadline; the lease (1.05 s) ends after it.
+    await until(() => overruns.length === 1);
+    expect(overruns[0]).toMatchObject({ subscription: 'stuck', attempt: 1 });
+    expect(calls).toBe(1);
+    expect(h.inFlight).toBe(1);
+    finish();
+    await until(() => calls === 2);
+    expect(h.maxInFlight).toBe(1);
+    finish();
+    await h.stop(100);
   });
 
   it('maps a thrown error to a retry carrying its stack, and the combined handle sums inFlight over subscriptions', async () => {

@@ -113,6 +113,25 @@ describe('validateService', () => {
     const s = base(); s.units.push({ name: 'changes', kind: 'cdc', tables: ['posts; drop table x'] });
     expectError(s, 'ARCH_E_INVALID_VALUE', 'units[2] "changes"', 'tables');
   });
+  it('resolves trusted proxies and strict validation by default, and takes addresses, CIDRs and the opt-out', () => {
+    expect(resolveService(base(), { root }).units[0]).toMatchObject({ trustProxy: [], validation: 'strict' });
+    const s = base(); s.units[0].trustProxy = ['10.0.0.0/8', '192.168.1.7', 'fd00::/8']; s.units[0].validation = 'fastify';
+    expect(resolveService(s, { root }).units[0]).toMatchObject({ trustProxy: ['10.0.0.0/8', '192.168.1.7', 'fd00::/8'], validation: 'fastify' });
+  });
+  it('rejects a trusted proxy that is not an address or CIDR, naming the unit and the entry', () => {
+    for (const bad of ['10.0.0.0/33', 'ingress.local', '10.0.0.1/8/2', 'fd00::/129']) {
+      const s = base(); s.units[0].trustProxy = ['127.0.0.1', bad];
+      expectError(s, 'ARCH_E_INVALID_VALUE', 'units[0] "api"', 'trustProxy[1]', `"${bad}"`);
+    }
+    const t = base(); t.units[0].trustProxy = '10.0.0.0/8';
+    expectError(t, 'ARCH_E_INVALID_VALUE', 'units[0] "api"', 'trustProxy ("10.0.0.0/8") must be an array');
+    const w = base(); w.units[1].trustProxy = ['10.0.0.1'];
+    expectError(w, 'ARCH_E_UNKNOWN_FIELD', 'units[1] "work"', '"trustProxy"');
+  });
+  it('rejects an unknown validation mode', () => {
+    const s = base(); s.units[0].validation = 'loose';
+    expectError(s, 'ARCH_E_INVALID_VALUE', 'units[0] "api"', 'validation ("loose")');
+  });
   it('collects every error at once', () => {
     const s = base(); s.units[0].port = 0; s.units[1].replicas = { min: 4, max: 2 }; s.units.push({ name: 'UPPER', kind: 'job', entry: 'job.ts' });
     const r = validateService(s, { root });

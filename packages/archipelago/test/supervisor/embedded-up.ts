@@ -5,7 +5,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { startEmbedded } from '../../src/database/index.js';
 import { readDatabaseFile } from '../../src/supervisor/database.js';
-import { copyFixture, freePort, startUp, status, waitFor, type Running } from './helpers.js';
+import { afterEach } from 'vitest';
+import { copyFixture, freePort, killGroup, removeDir, startUp, status, waitFor, type Running } from './helpers.js';
 
 export interface EmbeddedUp {
   dir: string;
@@ -13,19 +14,36 @@ export interface EmbeddedUp {
   sup: Running;
 }
 
-/** Starts `up` detached (its own process group, as a terminal's foreground job) and waits until every unit is ready. */
-export async function startEmbeddedUp(args: string[] = [], env: Record<string, string> = {}): Promise<EmbeddedUp> {
-  const dir = copyFixture('shutdown');
-  // The embedded server runs as the postgres user when we are root: it must reach its data folder.
-  chmodSync(dir, 0o755);
-  const port = await freePort();
-  const sup = startUp(dir, args, { DATABASE_URL: '', FIXTURE_PORT: String(port), ...env });
-  await waitFor('every unit ready', async () => {
-    const s = await status(dir);
-    const long = s.units.filter((u) => u.kind !== 'job');
-    return long.length === 3 && long.every((u) => u.replicas.desired > 0 && u.replicas.ready >= u.replicas.desired);
-  }, 180_000, 300);
-  return { dir, port, sup };
+/**
+ * `up` runs for one test at a time: `start` runs it detached (its own process group, as a terminal's
+ * foreground job) and waits until every unit is ready; after each test its group and its postmaster
+ * are killed and its folder removed.
+ */
+export function embeddedUps(): { start(args?: string[], env?: Record<string, string>): Promise<EmbeddedUp> } {
+  let current: EmbeddedUp | undefined;
+  afterEach(() => {
+    const up = current;
+    current = undefined;
+    killGroup(up?.sup.pid);
+    const pm = up && postmasterPid(up.dir);
+    if (pm && alive(pm)) process.kill(pm, 'SIGKILL');
+    removeDir(up?.dir);
+  });
+  return {
+    async start(args = [], env = {}) {
+      const dir = copyFixture('shutdown');
+      // The embedded server runs as the postgres user when we are root: it must reach its data folder.
+      chmodSync(dir, 0o755);
+      const port = await freePort();
+      const sup = startUp(dir, args, { DATABASE_URL: '', FIXTURE_PORT: String(port), ...env });
+      current = { dir, port, sup };
+      await waitFor('every unit ready', async () => {
+        const long = (await status(dir)).units.filter((u) => u.kind !== 'job');
+        return long.length === 3 && long.every((u) => u.replicas.desired > 0 && u.replicas.ready >= u.replicas.desired);
+      }, 180_000, 300);
+      return current;
+    },
+  };
 }
 
 /** The embedded postmaster's pid, from its pid file. */
@@ -66,3 +84,4 @@ export async function afterwards<T>(dir: string, fn: (c: pg.Client) => Promise<T
     await db.stop();
   }
 }
+

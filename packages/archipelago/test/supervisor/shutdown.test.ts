@@ -1,20 +1,12 @@
 // Ctrl-C on `archipelago up` as a terminal sends it: SIGINT to the whole foreground process group.
 // The embedded PostgreSQL must not get it; the units drain in reverse order, in-flight work finishes
 // and is acknowledged, the database stops last, and nothing survives.
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { groupMembers, killGroup, removeDir, waitFor } from './helpers.js';
-import { afterwards, alive, postmasterPid, startEmbeddedUp, type EmbeddedUp } from './embedded-up.js';
+import { describe, expect, it, vi } from 'vitest';
+import { groupMembers, waitFor } from './helpers.js';
+import { afterwards, alive, embeddedUps, postmasterPid } from './embedded-up.js';
 
 vi.setConfig({ testTimeout: 300_000, hookTimeout: 120_000 });
-let up: EmbeddedUp | undefined;
-
-afterEach(() => {
-  killGroup(up?.sup.pid);
-  const pm = up && postmasterPid(up.dir);
-  if (pm && alive(pm)) process.kill(pm, 'SIGKILL');
-  removeDir(up?.dir);
-  up = undefined;
-});
+const ups = embeddedUps();
 
 const lines = (out: string) => out.split('\n');
 const indexOf = (out: string, re: RegExp) => lines(out).findIndex((l) => re.test(l));
@@ -22,8 +14,7 @@ const lastIndexOf = (out: string, re: RegExp) => lines(out).findLastIndex((l) =>
 
 describe('archipelago up: Ctrl-C', () => {
   it('drains units in reverse order while the database runs, then stops the database, and nothing survives', async () => {
-    up = await startEmbeddedUp([], { CHORE_MS: '4000' });
-    const u = up;
+    const u = await ups.start([], { CHORE_MS: '4000' });
     const postmaster = postmasterPid(u.dir);
     expect(alive(postmaster)).toBe(true);
     await fetch(`http://127.0.0.1:${u.port}/publish?n=4`, { method: 'POST' });
@@ -58,8 +49,7 @@ describe('archipelago up: Ctrl-C', () => {
   });
 
   it('stops everything at once on a second Ctrl-C, the database too', async () => {
-    up = await startEmbeddedUp([], { CHORE_MS: '600000' });
-    const u = up;
+    const u = await ups.start([], { CHORE_MS: '600000' });
     const postmaster = postmasterPid(u.dir);
     await fetch(`http://127.0.0.1:${u.port}/publish?n=2`, { method: 'POST' });
     await waitFor('chores in flight', () => (u.sup.output().match(/handling chore/g)?.length ?? 0) >= 2, 60_000);

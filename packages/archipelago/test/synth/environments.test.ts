@@ -19,7 +19,7 @@ describe('synth', () => {
   test('leaves a localOnly unit out of every object and file, and lists it as omitted', () => {
     const result = synthesize(withExtra(), options);
     expect(components(result.objects).has('demo-data')).toBe(false);
-    expect(result.objects.filter((o) => o.kind === 'Job').map((o) => o.metadata?.name)).toEqual([expect.stringMatching(/^app-api-migrate-/)]);
+    expect(result.objects.filter((o) => o.kind === 'Job').map((o) => o.metadata?.name)).toEqual([expect.stringMatching(/^app-api-provision-/), expect.stringMatching(/^app-api-migrate-/)]);
     expect(result.omitted).toEqual([
       { unit: 'demo-data', reason: 'localOnly' },
       { unit: 'staging-only', reason: 'environments: staging, local' },

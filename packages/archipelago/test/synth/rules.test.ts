@@ -94,7 +94,8 @@ describe('declared secrets ⇒ only those references', () => {
     for (const o of result.objects) {
       const pod = podSpecOf(o);
       if (!pod) continue;
-      const unit = service.units.find((u) => u.name === unitOf(o))!;
+      // The provisioning Job is the toolkit's own and gets the platform's secrets only.
+      const unit = unitOf(o) === 'provision' ? { secrets: [] } : service.units.find((u) => u.name === unitOf(o))!;
       const refs = pod.containers.flatMap((c) => c.env ?? []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.valueFrom!.secretKeyRef!);
       expect(refs.map((r) => r.key).sort()).toEqual(['DATABASE_URL', ...unit.secrets].sort());
       expect(new Set(refs.map((r) => r.name))).toEqual(new Set(['app-api-secrets']));
@@ -122,7 +123,7 @@ describe('grace ⇒ terminationGracePeriodSeconds', () => {
   test('long-running pods get their grace plus the preStop sleep; tasks get their grace', () => {
     for (const o of result.objects) {
       const pod = podSpecOf(o);
-      if (!pod) continue;
+      if (!pod || unitOf(o) === 'provision') continue;
       const unit = service.units.find((u) => u.name === unitOf(o))!;
       const longRunning = o.kind === 'Deployment';
       expect(pod.terminationGracePeriodSeconds).toBe(unit.graceMs / 1000 + (longRunning ? PRESTOP_SECONDS : 0));
@@ -145,14 +146,14 @@ describe('deploy job ⇒ ordered before Deployments', () => {
     const files = yamlFiles(result);
     const kustomization = parse(files.get('kustomization.yaml')!) as { resources: string[]; sortOptions: unknown };
     expect(kustomization.sortOptions).toEqual({ order: 'fifo' });
-    expect(kustomization.resources.slice(0, 3)).toEqual(['_shared.yaml', '_priorityclasses.yaml', 'migrate.yaml']);
+    expect(kustomization.resources.slice(0, 4)).toEqual(['_shared.yaml', '_priorityclasses.yaml', 'provision.yaml', 'migrate.yaml']);
     const withDeployments = kustomization.resources.filter((f) => /kind: Deployment/.test(files.get(f)!));
     expect(withDeployments.length).toBeGreaterThan(0);
     for (const f of withDeployments) expect(kustomization.resources.indexOf(f)).toBeGreaterThan(kustomization.resources.indexOf('migrate.yaml'));
   });
   test('refuses a deploy Job after a Deployment', () => {
     const objs = copy();
-    const i = objs.findIndex((o) => o.kind === 'Job');
+    const i = objs.findIndex((o) => o.kind === 'Job' && o.metadata?.name?.startsWith('app-api-migrate-'));
     objs.push(...objs.splice(i, 1));
     expectRefusal(check(objs), /Job "app-api-migrate-[0-9a-f]+": order must come before Deployment "app-api-api"/);
   });

@@ -1,7 +1,7 @@
 // Synth of a service shaped like the reference one: snapshot, schema validity, and what each kind emits.
 import { describe, expect, test } from 'vitest';
 import {
-  ADMIN_PORT, PRESTOP_SECONDS, podSpecOf, synthesize, validateSchemas, yamlFiles, type K8sObject,
+  ADMIN_PORT, PRESTOP_SECONDS, podSpecOf, synthesize, validateSchemas, yamlFiles, type IJob, type K8sObject,
 } from '../../src/synth/index.js';
 import { durableName } from '../../src/messaging/brokers/nats.js';
 import { imageVersion } from '../../src/synth/normalize.js';
@@ -76,10 +76,24 @@ describe('per kind', () => {
     expect(find('CronJob', 'app-api-cleanup').spec.concurrencyPolicy).toBe('Replace');
   });
 
+  test('provisioning: a Job running `archipelago provision` comes before every other deploy Job and every Deployment', () => {
+    const names = result.objects.map((o) => `${o.kind}/${o.metadata?.name}`);
+    const at = names.findIndex((n) => /^Job\/app-api-provision-[0-9a-f]{8}$/.test(n));
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(at).toBeLessThan(names.findIndex((n) => n.startsWith('Job/app-api-migrate-')));
+    expect(at).toBeLessThan(names.findIndex((n) => n.startsWith('Deployment/')));
+    const job = result.objects[at] as IJob;
+    const c = job.spec!.template.spec!.containers[0]!;
+    expect(c.args).toEqual(['provision']);
+    expect(job.metadata?.labels?.['archipelago.dev/run-on']).toBe('deploy');
+    expect(c.env?.filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name)).toEqual(['DATABASE_URL']);
+  });
+
   test('job: runOn deploy gets a name that changes with the image; a manual job is a suspended template', () => {
-    const job = result.objects.find((o) => o.kind === 'Job')!;
+    const isMigrate = (o: K8sObject) => o.kind === 'Job' && /^app-api-migrate-/.test(o.metadata?.name ?? '');
+    const job = result.objects.find(isMigrate)!;
     expect(job.metadata?.name).toMatch(/^app-api-migrate-[0-9a-f]{8}$/);
-    const next = synthesize(referenceService(), { ...options, image: 'ghcr.io/acme/app-api:1.4.3' }).objects.find((o) => o.kind === 'Job')!;
+    const next = synthesize(referenceService(), { ...options, image: 'ghcr.io/acme/app-api:1.4.3' }).objects.find(isMigrate)!;
     expect(next.metadata?.name).not.toBe(job.metadata?.name);
     expect(find('CronJob', 'app-api-seed').spec.suspend).toBe(true);
   });
@@ -94,11 +108,12 @@ describe('per kind', () => {
 
 describe('every pod', () => {
   const pods = result.objects.map((o) => [o, podSpecOf(o)] as const).filter((p): p is [K8sObject, NonNullable<ReturnType<typeof podSpecOf>>] => p[1] !== undefined);
+  const unitPods = pods.filter(([o]) => o.metadata?.labels?.['app.kubernetes.io/component'] !== 'provision');
 
   test('runs the one image as `archipelago run <unit>` with the unit\'s resources and priority', () => {
-    expect(pods.length).toBe(9);
+    expect(unitPods.length).toBe(9);
     const service = referenceService();
-    for (const [o, pod] of pods) {
+    for (const [o, pod] of unitPods) {
       const unit = service.units.find((u) => u.name === o.metadata?.labels?.['app.kubernetes.io/component'])!;
       const c = pod.containers[0]!;
       expect(c.image).toBe(options.image);

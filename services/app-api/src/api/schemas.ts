@@ -1,13 +1,17 @@
 // JSON schemas of the public API: Fastify validates with them and the OpenAPI document shows them.
+// The toolkit validates strictly (no coercion, unknown properties refused, no NUL in any string);
+// `single-line` refuses control characters in text that may reach a header, a subject or a log line.
+import { SINGLE_LINE } from 'archipelago';
+
 const id = { type: 'string', pattern: '^[1-9][0-9]{0,17}$', description: 'numeric id' } as const;
 const tag = { type: 'string', minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9][A-Za-z0-9+#.-]*$' } as const;
 const tags = { type: 'array', items: tag, maxItems: 20, uniqueItems: false } as const;
-const cursor = { type: 'string', maxLength: 200 } as const;
+const cursor = { type: 'string', pattern: '^[A-Za-z0-9_-]+$', maxLength: 200, description: 'nextCursor of the previous page' } as const;
 const limit = { type: 'integer', minimum: 1, maximum: 100, default: 20 } as const;
 
 export const errorBody = {
   type: 'object', required: ['error'],
-  properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } },
+  properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } } },
 } as const;
 
 const author = { type: 'object', properties: { id: { type: 'string' }, username: { type: 'string' } } } as const;
@@ -48,6 +52,8 @@ const token = { type: 'object', properties: { token: { type: 'string' }, expires
 
 const errors = { 400: errorBody, 401: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 429: errorBody } as const;
 const secured = [{ bearer: [] }];
+/** Anonymous or signed in; a token that is sent must be valid. */
+const optionalAuth: Record<string, string[]>[] = [{}, { bearer: [] }];
 const postParams = { type: 'object', required: ['id'], properties: { id }, additionalProperties: false } as const;
 
 export const S = {
@@ -59,7 +65,7 @@ export const S = {
         username: { type: 'string', minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_]+$' },
         email: { type: 'string', format: 'email', maxLength: 254 },
         password: { type: 'string', minLength: 8, maxLength: 200 },
-        tags, timeZone: { type: 'string', maxLength: 64 },
+        tags, timeZone: { type: 'string', format: SINGLE_LINE, maxLength: 64 },
       },
     },
     response: { 201: token, ...errors },
@@ -68,7 +74,7 @@ export const S = {
     tags: ['auth'], summary: 'Exchange username (or email) and password for a bearer token',
     body: {
       type: 'object', required: ['login', 'password'], additionalProperties: false,
-      properties: { login: { type: 'string', minLength: 1, maxLength: 254 }, password: { type: 'string', minLength: 1, maxLength: 200 } },
+      properties: { login: { type: 'string', format: SINGLE_LINE, minLength: 1, maxLength: 254 }, password: { type: 'string', minLength: 1, maxLength: 200 } },
     },
     response: { 200: token, ...errors },
   },
@@ -82,7 +88,7 @@ export const S = {
     tags: ['me'], summary: 'Weekly digest preferences', security: secured,
     body: {
       type: 'object', additionalProperties: false, minProperties: 1,
-      properties: { optIn: { type: 'boolean' }, timeZone: { type: 'string', maxLength: 64 } },
+      properties: { optIn: { type: 'boolean' }, timeZone: { type: 'string', format: SINGLE_LINE, maxLength: 64 } },
     },
     response: { 200: me, ...errors },
   },
@@ -91,14 +97,14 @@ export const S = {
     body: {
       type: 'object', required: ['title'], additionalProperties: false,
       properties: {
-        title: { type: 'string', minLength: 1, maxLength: 300 },
+        title: { type: 'string', format: SINGLE_LINE, minLength: 1, maxLength: 300 },
         url: { type: 'string', format: 'uri', pattern: '^https?://', maxLength: 2000 },
         body: { type: 'string', maxLength: 20_000 }, tags,
       },
     },
     response: { 201: post, ...errors },
   },
-  getPost: { tags: ['posts'], summary: 'One post', params: postParams, response: { 200: post, ...errors } },
+  getPost: { tags: ['posts'], summary: 'One post', security: optionalAuth, params: postParams, response: { 200: post, ...errors } },
   feed: {
     tags: ['posts'], summary: 'Newest posts in the followed tags', security: secured,
     querystring: { type: 'object', additionalProperties: false, properties: { cursor, limit } },
@@ -112,7 +118,7 @@ export const S = {
     response: { 201: comment, ...errors },
   },
   listComments: {
-    tags: ['engagement'], summary: 'Comments on a post, oldest first', params: postParams,
+    tags: ['engagement'], summary: 'Comments on a post, oldest first', security: optionalAuth, params: postParams,
     querystring: { type: 'object', additionalProperties: false, properties: { cursor, limit } },
     response: { 200: page(comment), ...errors },
   },

@@ -1,6 +1,7 @@
 // The weekly digest: who gets one this week, what is in it, and sending it at most once.
 import { readFileSync } from 'node:fs';
 import type { Queryable } from 'archipelago';
+import { mailProblem, type Mail } from './mime.js';
 import { compile } from './template.js';
 import { SendError, type Transport } from './transport.js';
 
@@ -96,9 +97,13 @@ export function renderDigest(user: Recipient, posts: readonly DigestPost[], week
   return { subject: `Your week ${week}: ${posts[0]?.title ?? 'top posts'}`, html: templates.html(data), text: templates.text(data) };
 }
 
-export type SendOutcome = 'sent' | 'empty' | 'skipped';
+export type SendOutcome = 'sent' | 'empty' | 'skipped' | 'failed';
 
-export interface SendOptions { from: string; appUrl: string; signal?: AbortSignal }
+export interface SendOptions {
+  from: string; appUrl: string; signal?: AbortSignal;
+  /** Told of each user whose digest could not be built (also recorded in `digest_sends.error`). */
+  onFailure?: (userId: string, reason: string) => void;
+}
 
 /** The digest's Message-ID: one per user and week, so a receiving system can spot a duplicate (the sent mark writes the same in SQL). */
 export const digestMessageId = (userId: string, week: string): string => `digest-${week}-${userId}@app-api.localhost`;
@@ -112,7 +117,7 @@ export const digestMessageId = (userId: string, week: string): string => `digest
  * digest over a duplicate one. A crash between claim and mark leaves at most one chunk `sending`.
  */
 export async function sendDigests(db: Queryable, transport: Transport, digests: readonly { user: Recipient; posts: DigestPost[] }[], week: string, opts: SendOptions): Promise<Record<SendOutcome, number>> {
-  const counts: Record<SendOutcome, number> = { sent: 0, empty: 0, skipped: 0 };
+  const counts: Record<SendOutcome, number> = { sent: 0, empty: 0, skipped: 0, failed: 0 };
   if (!digests.length) return counts;
   // Named statements: planned once per connection, not once per chunk.
   const { rows } = await db.query<{ user_id: string }>({
@@ -125,10 +130,31 @@ export async function sendDigests(db: Queryable, transport: Transport, digests: 
   });
   const claimed = new Set(rows.map((r) => r.user_id));
   const toSend: { user: Recipient; posts: DigestPost[] }[] = [];
+  const mails: Mail[] = [];
+  const poisoned: { id: string; reason: string }[] = [];
   for (const d of digests) {
     if (!claimed.has(d.user.id)) counts.skipped++;
     else if (!d.posts.length) counts.empty++;
-    else toSend.push(d);
+    else {
+      // Built one by one: data that cannot become a mail (an address with a line break, a render
+      // that throws) fails its own user, never the chunk, so a retry does not burn the next user.
+      try {
+        const mail = buildMail(d, week, opts);
+        const problem = mailProblem(mail);
+        if (problem) throw new Error(problem);
+        mails.push(mail);
+        toSend.push(d);
+      } catch (err) {
+        poisoned.push({ id: d.user.id, reason: (err as Error)?.message ?? String(err) });
+      }
+    }
+  }
+  if (poisoned.length) {
+    await db.query(`UPDATE digest_sends AS d SET status = 'failed', error = p.reason
+      FROM unnest($1::bigint[], $3::text[]) AS p(id, reason) WHERE d.user_id = p.id AND d.week = $2`,
+    [poisoned.map((p) => p.id), week, poisoned.map((p) => p.reason)]);
+    counts.failed = poisoned.length;
+    for (const p of poisoned) opts.onFailure?.(p.id, p.reason);
   }
   const mailbox = `digest-${week}`;
   const release = (users: readonly { user: Recipient }[]) => users.length === 0 ? undefined
@@ -148,10 +174,6 @@ export async function sendDigests(db: Queryable, transport: Transport, digests: 
     await release(toSend);
     throw new Error('shutting down; the batch is retried (users already sent are skipped)');
   }
-  const mails = toSend.map((d) => ({
-    from: opts.from, to: `${d.user.username} <${d.user.email}>`, messageId: digestMessageId(d.user.id, week),
-    headers: { 'X-Digest-Week': week }, ...renderDigest(d.user, d.posts, week, opts.appUrl),
-  }));
   try {
     await transport.sendAll(mails, mailbox);
   } catch (err) {
@@ -159,13 +181,23 @@ export async function sendDigests(db: Queryable, transport: Transport, digests: 
     const before = err instanceof SendError && err.beforeDelivery;
     await markSent(toSend.slice(0, delivered));
     const failing = toSend[delivered];
-    if (failing && !before) await db.query(`UPDATE digest_sends SET status = 'failed' WHERE user_id = $1 AND week = $2`, [failing.user.id, week]);
+    if (failing && !before) {
+      await db.query(`UPDATE digest_sends SET status = 'failed', error = $3 WHERE user_id = $1 AND week = $2`,
+        [failing.user.id, week, `the transport failed while sending, the mail may have been delivered: ${(err as Error)?.message ?? String(err)}`]);
+    }
     await release(toSend.slice(before ? delivered : delivered + 1));
     throw err;
   }
   await markSent(toSend);
   counts.sent = toSend.length;
   return counts;
+}
+
+function buildMail(d: { user: Recipient; posts: DigestPost[] }, week: string, opts: SendOptions): Mail {
+  return {
+    from: opts.from, to: `${d.user.username} <${d.user.email}>`, messageId: digestMessageId(d.user.id, week),
+    headers: { 'X-Digest-Week': week }, ...renderDigest(d.user, d.posts, week, opts.appUrl),
+  };
 }
 
 /**

@@ -24,11 +24,18 @@ export async function claimChange(tx: Queryable, deliveryId: string): Promise<bo
   return rowCount === 1;
 }
 
+/*
+ * Row locks, in one order everywhere: a post, then its author's user row. Both are taken FOR NO KEY
+ * UPDATE, the lock an UPDATE of non-key columns takes anyway: it does not conflict with the KEY SHARE
+ * locks that foreign-key checks take. With FOR UPDATE, an author bookmarking their own post (the
+ * insert's checks lock the user, then the post) deadlocked with this handler (post, then user).
+ */
+
 /** Recomputes a post's counters under its row lock; returns them with the author, or undefined if gone. */
 export async function refreshPost(tx: Queryable, postId: string): Promise<{ authorId: string; upvotes: number; comments: number } | undefined> {
   // Lock first, count after: a second statement takes a fresh snapshot, so a concurrent handler
   // that committed while we waited is counted (a subquery in the same UPDATE would not see it).
-  const locked = await tx.query<{ author_id: string }>('SELECT author_id::text FROM posts WHERE id = $1 FOR UPDATE', [postId]);
+  const locked = await tx.query<{ author_id: string }>('SELECT author_id::text FROM posts WHERE id = $1 FOR NO KEY UPDATE', [postId]);
   if (!locked.rows[0]) return undefined;
   const { rows } = await tx.query<{ upvotes: number; comment_count: number }>(
     `UPDATE posts SET upvotes = (SELECT count(*) FROM upvotes WHERE post_id = $1),
@@ -38,7 +45,7 @@ export async function refreshPost(tx: Queryable, postId: string): Promise<{ auth
 }
 
 export async function refreshReputation(tx: Queryable, userId: string): Promise<void> {
-  await tx.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId]);
+  await tx.query('SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE', [userId]);
   await tx.query(`UPDATE users SET reputation = ${REPUTATION_SQL} WHERE id = $1`, [userId]);
 }
 

@@ -1,6 +1,7 @@
 // The API's error type: an HTTP status plus a stable machine-readable code.
 export class ApiError extends Error {
-  constructor(readonly statusCode: number, readonly code: string, message: string) {
+  /** `field` names the request field at fault (`querystring.cursor`), as validation errors do. */
+  constructor(readonly statusCode: number, readonly code: string, message: string, readonly field?: string) {
     super(message);
     this.name = 'ApiError';
   }

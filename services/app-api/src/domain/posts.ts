@@ -44,9 +44,21 @@ export function encodeCursor(ts: string, id: string): string {
   return Buffer.from(`${ts}|${id}`).toString('base64url');
 }
 
+/** The cursor's timestamp exactly as `encodeCursor` writes it (microseconds, UTC), years 1 to 9999. */
+const CURSOR_TS = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+/** Ids are bigint: 18 digits always fit, 19 may not. */
+const CURSOR_ID = /^[1-9]\d{0,17}$/;
+
+/**
+ * A cursor this API handed out, or a 400 naming the field. Checked to the letter, not with
+ * `Date.parse` (which takes "1" or "Tuesday 12" that PostgreSQL refuses): the timestamp must be a
+ * real calendar instant in the form we write, the id a bigint.
+ */
 export function decodeCursor(cursor: string): { ts: string; id: string } {
-  const [ts, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  if (!ts || !id || !/^\d{1,19}$/.test(id) || Number.isNaN(Date.parse(ts))) throw new ApiError(400, 'VALIDATION_FAILED', 'cursor is malformed');
+  const [ts, id, ...rest] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const valid = ts !== undefined && id !== undefined && rest.length === 0 && CURSOR_TS.test(ts) && CURSOR_ID.test(id)
+    && new Date(Date.parse(ts)).toISOString().slice(0, 19) === ts.slice(0, 19);
+  if (!valid) throw new ApiError(400, 'VALIDATION_FAILED', 'querystring.cursor is not a cursor this API handed out', 'querystring.cursor');
   return { ts, id };
 }
 

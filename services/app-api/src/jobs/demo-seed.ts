@@ -1,12 +1,14 @@
 // The demo-seed job (on deploy, local only): on an empty database, a small data set and a `demo`
 // account with a known password, so that `npm start` has something to show. Never touches a
 // database that already has users, and never exists outside `archipelago up` (`localOnly`).
-import { migrate, task } from 'archipelago';
+import { advisoryLockKey, migrate, task } from 'archipelago';
 import { DEMO_LOGIN, DEMO_PASSWORD } from '../domain/demo-credentials.js';
 import { seed } from '../domain/seed.js';
 import { signup } from '../domain/users.js';
 
 export const DEMO_USERS = 200;
+/** Serialises racing demo seeds, and nothing else. */
+export const DEMO_SEED_LOCK = advisoryLockKey('app-api.demo-seed');
 
 /** Copy-paste examples for the freshly seeded service, with its real ports. */
 export function examples(units: readonly { kind: string; port?: number }[]): string {
@@ -30,7 +32,7 @@ export default task(async (ctx) => {
   const client = await ctx.db.connect();
   try {
     // One demo seed even if two replicas of this job race: the lock serialises, the count decides.
-    await client.query('SELECT pg_advisory_lock(7361002)');
+    await client.query('SELECT pg_advisory_lock($1::bigint)', [DEMO_SEED_LOCK]);
     const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM (SELECT 1 FROM users LIMIT 1) x');
     if (rows[0]!.n > 0) {
       ctx.logger.info('users exist; demo data not needed');
@@ -41,7 +43,7 @@ export default task(async (ctx) => {
     ctx.logger.info(counts, `demo data seeded (login: ${DEMO_LOGIN} / ${DEMO_PASSWORD})`);
     process.stderr.write(examples(ctx.service.units));
   } finally {
-    await client.query('SELECT pg_advisory_unlock(7361002)').catch(() => {});
+    await client.query('SELECT pg_advisory_unlock($1::bigint)', [DEMO_SEED_LOCK]).catch(() => {});
     client.release();
   }
 });

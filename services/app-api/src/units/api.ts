@@ -4,13 +4,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { api, type UnitContext } from 'archipelago';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { installErrorHandling } from '../api/errors.js';
 import { S } from '../api/schemas.js';
 import { ApiError, unauthorized } from '../domain/errors.js';
 import { addComment, bookmark, listBookmarks, listComments, removeBookmark, removeUpvote, upvote } from '../domain/engagement.js';
 import { listNotifications, markRead } from '../domain/notifications.js';
 import { createPost, feed, getPost } from '../domain/posts.js';
-import { postgresRateLimitStore } from '../domain/rate-limit.js';
+import { hit, postgresRateLimitStore } from '../domain/rate-limit.js';
 import { bearer, createSession, principalFor, type Principal } from '../domain/sessions.js';
 import { checkLogin, getMe, setDigest, setTags, signup } from '../domain/users.js';
 
@@ -23,7 +22,10 @@ type Req<T extends { body?: unknown; params?: unknown; querystring?: unknown }> 
 type IdParams = { params: { id: string } };
 type PageQuery = { querystring: { cursor?: string; limit: number } };
 
-/** Registers the API in its own scope: its error handler and hooks leave the host's routes alone. */
+/**
+ * Registers the API in its own scope, so its hooks leave the host's routes alone. Errors keep the
+ * host's root handler: every failure, before or after routing, is `{ error: { code, message } }`.
+ */
 export async function routes(app: FastifyInstance, ctx: UnitContext) {
   await app.register(async (scope) => service(scope, ctx));
 }
@@ -31,7 +33,6 @@ export async function routes(app: FastifyInstance, ctx: UnitContext) {
 async function service(app: FastifyInstance, ctx: UnitContext) {
   const db = ctx.db;
   const num = (name: string, fallback: number) => Number(ctx.config[name] ?? fallback) || fallback;
-  installErrorHandling(app);
   app.addHook('onRoute', (route) => { route.bodyLimit ??= BODY_LIMIT; });
 
   await app.register(swagger, {
@@ -44,20 +45,32 @@ async function service(app: FastifyInstance, ctx: UnitContext) {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   // Only the auth routes are limited (per client address, across all replicas: the counters live in
-  // PostgreSQL): they cost a scrypt each.
+  // PostgreSQL): they cost a scrypt each. The client address is `req.ip`: the peer, or the address
+  // a trusted proxy (the unit's `trustProxy`) forwarded, so clients behind an ingress do not share
+  // one bucket. Login is also limited per account name, whatever address the attempts come from.
   await app.register(rateLimit, {
     global: false,
     store: postgresRateLimitStore(db),
     errorResponseBuilder: (_req, c) => new ApiError(429, 'RATE_LIMITED', `too many requests, retry in ${Math.ceil(c.ttl / 1000)} s`),
   });
-  const authLimit = { rateLimit: { max: num('AUTH_RATE_LIMIT', 10), timeWindow: num('AUTH_RATE_WINDOW_MS', 60_000) } };
+  const authWindow = num('AUTH_RATE_WINDOW_MS', 60_000);
+  const authLimit = { rateLimit: { max: num('AUTH_RATE_LIMIT', 10), timeWindow: authWindow, keyGenerator: (req: FastifyRequest) => req.ip } };
+  const accountMax = num('LOGIN_ACCOUNT_RATE_LIMIT', 10);
+  const limitAccount = async (login: string) => {
+    const { current, ttl } = await hit(db, `login-account:${login.toLowerCase()}`, authWindow);
+    if (current > accountMax) throw new ApiError(429, 'RATE_LIMITED', `too many attempts for this account, retry in ${Math.ceil(ttl / 1000)} s`);
+  };
 
-  // Routes documented as secured refuse a bad token before their body is even parsed.
+  // Routes documented as secured refuse a bad token before their body is even parsed. Where the
+  // token is optional (`security: [{}, { bearer: [] }]`), no Authorization header is anonymous, but
+  // a bad one is still refused: a client with an expired token must learn it, not see a stranger's view.
   const principals = new WeakMap<FastifyRequest, Principal>();
   app.addHook('onRequest', async (req) => {
-    const schema = req.routeOptions.schema as { security?: unknown[] } | undefined;
-    if (!schema?.security) return;
-    const p = await principalFor(db, bearer(req.headers.authorization));
+    const security = (req.routeOptions.schema as { security?: object[] } | undefined)?.security;
+    if (!security) return;
+    const header = req.headers.authorization;
+    if (header === undefined && security.some((s) => Object.keys(s).length === 0)) return;
+    const p = await principalFor(db, bearer(header));
     if (!p) throw unauthorized();
     principals.set(req, p);
   });
@@ -73,6 +86,7 @@ async function service(app: FastifyInstance, ctx: UnitContext) {
     return reply.code(201).send(await session(id));
   });
   app.post('/auth/login', { schema: S.login, config: authLimit }, async (req: Req<{ body: { login: string; password: string } }>) => {
+    await limitAccount(req.body.login);
     const id = await checkLogin(db, req.body.login, req.body.password);
     if (!id) throw new ApiError(401, 'INVALID_CREDENTIALS', 'unknown login or wrong password');
     return session(id);
@@ -95,10 +109,7 @@ async function service(app: FastifyInstance, ctx: UnitContext) {
     const id = await createPost(db, me.id, req.body);
     return reply.code(201).send(await getPost(db, id, me.id));
   });
-  app.get('/posts/:id', { schema: S.getPost }, async (req: Req<IdParams>) => {
-    const viewer = await principalFor(db, bearer(req.headers.authorization));
-    return getPost(db, req.params.id, viewer?.id ?? null);
-  });
+  app.get('/posts/:id', { schema: S.getPost }, async (req: Req<IdParams>) => getPost(db, req.params.id, principals.get(req)?.id ?? null));
   app.get('/feed', { schema: S.feed }, async (req: Req<PageQuery>) => feed(db, (await auth(req)).id, req.query));
 
   app.post('/posts/:id/upvote', { schema: S.upvote }, async (req: Req<IdParams>, reply) => {

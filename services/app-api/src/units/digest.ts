@@ -15,9 +15,10 @@ export async function handleBatch(delivery: Delivery<DigestBatch>, ctx: UnitCont
   const via = t ?? (transport ??= transportFor(ctx.config, ctx.service.root));
   const { week, userIds } = delivery.message;
   const limit = Number(ctx.config.DIGEST_TOP_POSTS ?? 10) || 10;
-  const opts = { from: ctx.config.DIGEST_FROM ?? 'app-api digest <digest@app-api.localhost>', appUrl: ctx.config.APP_URL ?? 'http://localhost:3000', signal: ctx.signal };
+  const opts = { from: ctx.config.DIGEST_FROM ?? 'app-api digest <digest@app-api.localhost>', appUrl: ctx.config.APP_URL ?? 'http://localhost:3000', signal: ctx.signal,
+    onFailure: (userId: string, reason: string) => ctx.logger.warn({ week, userId, reason }, 'digest not sent: it could not be built') };
   const digests = [...(await selectDigests(ctx.db, userIds, { limit })).values()];
-  const counts: Record<SendOutcome, number> = { sent: 0, empty: 0, skipped: 0 };
+  const counts: Record<SendOutcome, number> = { sent: 0, empty: 0, skipped: 0, failed: 0 };
   for (let i = 0; i < digests.length; i += SEND_CHUNK) {
     const r = await sendDigests(ctx.db, via, digests.slice(i, i + SEND_CHUNK), week, opts);
     for (const k of Object.keys(counts) as SendOutcome[]) counts[k] += r[k];

@@ -1,8 +1,8 @@
 // An in-memory broker with the same semantics as the durable ones (fan-out, leases, retries,
 // dead letters), for the testing helpers and fast unit tests. Nothing survives the process.
-import type { Broker, ConsumerHandle, DeadLetter, HandlerOutcome, OutgoingMessage, RawDelivery, SubscriptionSpec, SubscriptionStats } from '../broker.js';
-import { afterFailure, Bell, brokerErrors, encodeBroadcast, leaseMs, once } from '../common.js';
-import { runConsumer, type Warn } from '../consumer.js';
+import type { Broker, ConsumerHandle, DeadLetter, OutgoingMessage, SubscriptionSpec, SubscriptionStats } from '../broker.js';
+import { afterFailure, Bell, brokerErrors, encodeBroadcast, leaseMs, once, Unrouted } from '../common.js';
+import { runConsumer, type RawHandler, type Warn } from '../consumer.js';
 
 interface Held { id: string; topic: string; payload: unknown; publishedAt: Date; attempt: number; runAt: number; token: number }
 
@@ -24,6 +24,7 @@ export function createMemoryBroker(opts: { warn?: Warn } = {}): MemoryBroker {
   const consumers = new Set<ConsumerHandle>();
   let closed = false;
   let tokens = 0;
+  const unrouted = new Unrouted((m) => warn(m));
 
   const queue = (name: string) => {
     const q = queues.get(name);
@@ -47,7 +48,13 @@ export function createMemoryBroker(opts: { warn?: Warn } = {}): MemoryBroker {
 
   const broker: MemoryBroker = {
     kind: 'memory',
+    holder: 'memory',
     async init() { live(); },
+    // Every consumer lives in this one process: when it is gone, so is the queue.
+    async releaseHolder() { live(); return 0; },
+    async listSubscriptions() { live(); return [...queues.values()].map((q) => ({ name: q.spec.name, topic: q.spec.topic, unit: q.spec.unit })); },
+    async removeSubscription(name) { live(); queue(name); queues.delete(name); },
+    unrouted: () => unrouted.map,
     async ensureSubscription(spec) {
       live();
       const q = queues.get(spec.name);
@@ -56,6 +63,7 @@ export function createMemoryBroker(opts: { warn?: Warn } = {}): MemoryBroker {
     },
     async publish(topic: string, messages: readonly OutgoingMessage[]) {
       live();
+      if (messages.length && ![...queues.values()].some((q) => q.spec.topic === topic)) unrouted.note(topic, messages.length);
       for (const q of queues.values()) {
         if (q.spec.topic !== topic) continue;
         for (const m of messages) {
@@ -65,7 +73,7 @@ export function createMemoryBroker(opts: { warn?: Warn } = {}): MemoryBroker {
         q.bell.ring();
       }
     },
-    async consume(spec: SubscriptionSpec, handler: (d: RawDelivery) => Promise<HandlerOutcome>) {
+    async consume(spec: SubscriptionSpec, handler: RawHandler) {
       live();
       const q = queue(spec.name);
       const current = (m: Held) => { const c = q.messages.get(m.id); return c && c.token === m.token ? c : undefined; };
@@ -91,7 +99,7 @@ export function createMemoryBroker(opts: { warn?: Warn } = {}): MemoryBroker {
           }
         },
         async release(ms) {
-          for (const m of ms) { const c = current(m); if (c) c.runAt = Date.now(); }
+          for (const m of ms) { const c = current(m); if (c) { c.runAt = Date.now(); c.attempt = Math.max(0, c.attempt - 1); } }
           q.bell.ring();
         },
         async closed() { consumers.delete(handle); },

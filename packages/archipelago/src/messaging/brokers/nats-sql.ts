@@ -1,14 +1,15 @@
 // The nats broker's PostgreSQL side: the outbox that `{ tx }` publishes write into (relayed to
 // JetStream in order) and the dead letters (a table, so that show/purge by id are indexed reads).
+import { advisoryLockKey, TOOLKIT_LOCKS } from '../../database/locks.js';
 import { DEAD_LETTERS_DDL } from './postgres-sql.js';
 
 export const OUTBOX_CHANNEL = 'archipelago_outbox';
-const LOCK = 7_361_003;
+const LOCK = advisoryLockKey(TOOLKIT_LOCKS.natsBrokerSetup);
 /** Held by the one relay that may publish the outbox, so messages leave in order. */
-export const RELAY_LOCK = 7_361_004;
+export const RELAY_LOCK = advisoryLockKey(TOOLKIT_LOCKS.natsOutboxRelay);
 
 export const INIT = `
-SELECT pg_advisory_xact_lock(${LOCK});
+SELECT pg_advisory_xact_lock(${LOCK}::bigint);
 CREATE SCHEMA IF NOT EXISTS archipelago;
 CREATE TABLE IF NOT EXISTS archipelago.outbox (
   seq bigserial PRIMARY KEY,
@@ -17,7 +18,21 @@ CREATE TABLE IF NOT EXISTS archipelago.outbox (
   payload jsonb,
   published_at timestamptz NOT NULL
 );
+-- How often each message was given back unhandled: JetStream counts those deliveries, we do not.
+CREATE TABLE IF NOT EXISTS archipelago.nats_releases (
+  subscription text NOT NULL,
+  id text NOT NULL,
+  n int NOT NULL,
+  PRIMARY KEY (subscription, id)
+);
 ${DEAD_LETTERS_DDL}`;
+
+export const RELEASES_ADD = `
+INSERT INTO archipelago.nats_releases (subscription, id, n) SELECT $1, id, 1 FROM unnest($2::text[]) AS u(id)
+ON CONFLICT (subscription, id) DO UPDATE SET n = archipelago.nats_releases.n + 1`;
+export const RELEASES_READ = `SELECT id, n FROM archipelago.nats_releases WHERE subscription = $1 AND id = ANY($2::text[])`;
+export const RELEASES_FORGET = `DELETE FROM archipelago.nats_releases WHERE subscription = $1 AND id = $2`;
+export const RELEASES_FORGET_ALL = `DELETE FROM archipelago.nats_releases WHERE subscription = $1`;
 
 export const OUTBOX_INSERT = `
 WITH ins AS (
@@ -29,7 +44,7 @@ WITH ins AS (
 )
 SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM (SELECT 1 FROM ins LIMIT 1) x`;
 
-export const RELAY_TRY_LOCK = `SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`;
+export const RELAY_TRY_LOCK = `SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}::bigint) AS locked`;
 export const OUTBOX_BATCH = `SELECT seq, topic, id, payload, published_at FROM archipelago.outbox ORDER BY seq LIMIT $1`;
 /** By sequence list, not `<= max`: a row committed meanwhile with a lower sequence was not relayed. */
 export const OUTBOX_DELETE = `DELETE FROM archipelago.outbox WHERE seq = ANY($1::bigint[])`;

@@ -10,7 +10,7 @@ import type pg from 'pg';
 import type { Queryable } from '../../database/pool.js';
 import { createPool, transaction } from '../../database/pool.js';
 import type { Broker, ConsumerHandle, DeadLetter, OutgoingMessage, SubscriptionSpec, SubscriptionStats } from '../broker.js';
-import { afterFailure, Bell, brokerErrors, encodeBroadcast, leaseMs, once, sleep } from '../common.js';
+import { afterFailure, Bell, brokerErrors, defaultHolder, deliveryTimes, encodeBroadcast, leaseMs, once, sleep, Unrouted } from '../common.js';
 import { runConsumer, type Warn } from '../consumer.js';
 import { PgListener } from './pg-listener.js';
 import * as sql from './nats-sql.js';
@@ -23,6 +23,7 @@ export interface NatsBrokerOptions {
   readonly databaseUrl: string;
   readonly pool?: pg.Pool;
   readonly warn?: Warn;
+  readonly holder?: string;
 }
 
 const jc = JSONCodec();
@@ -34,6 +35,12 @@ const H_ONLY = 'Arch-Only-For';
 const RELAY_BATCH = 1000;
 const PUBLISH_WINDOW = 1000;
 const PUBLISH_TIMEOUT_MS = 30_000;
+/** JetStream's ack wait: how long a dead replica's message stays taken. Live holders renew it. */
+export const NATS_ACK_WAIT_MS = 5000;
+const INTEREST_REFRESH_MS = 2000;
+const ackWaitMs = (spec: SubscriptionSpec) => Math.min(NATS_ACK_WAIT_MS, leaseMs(spec));
+/** A pull request's life on the server (the client's minimum is 1 s). */
+const PULL_EXPIRES_MS = 2000;
 
 /** JetStream durable names allow no `.`, `*`, `>` or whitespace. */
 export function durableName(subscription: string): string {
@@ -48,6 +55,18 @@ interface Described { topic: string; unit: string; subscription: string }
 
 export function createNatsBroker(opts: NatsBrokerOptions): Broker {
   const warn: Warn = opts.warn ?? (() => {});
+  const holder = opts.holder ?? defaultHolder();
+  const unrouted = new Unrouted((m) => warn(m));
+  // Topics with at least one consumer, re-read at most every INTEREST_REFRESH_MS when a publish
+  // names a topic not in it: interest retention keeps nothing for a topic without one.
+  let interest = new Set<string>();
+  let interestReadAt = 0;
+  const hasInterest = async (topic: string) => {
+    if (interest.has(topic) || Date.now() - interestReadAt < INTEREST_REFRESH_MS) return interest.has(topic);
+    interestReadAt = Date.now();
+    interest = new Set((await broker.listSubscriptions()).map((r) => r.topic));
+    return interest.has(topic);
+  };
   const stream = opts.stream;
   const topicSubject = (topic: string) => `${stream}.t.${topic}`;
   const broadcastSubject = (topic: string) => `${stream}.b.${topic}`;
@@ -145,13 +164,17 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
 
   const broker: Broker = {
     kind: 'nats',
+    holder,
     async init() { live(); await init(); },
+    // JetStream cannot take back another connection's deliveries; a gone holder's messages return
+    // when their short, heartbeat-renewed ack wait lapses (see consume), so there is nothing to do.
+    async releaseHolder() { live(); return 0; },
     async ensureSubscription(spec) {
       live();
       await init();
       const name = durableName(spec.name);
       const description = JSON.stringify({ topic: spec.topic, unit: spec.unit, subscription: spec.name } satisfies Described);
-      const mutable = { ack_wait: nanos(leaseMs(spec)), max_ack_pending: 20_000, description };
+      const mutable = { ack_wait: nanos(ackWaitMs(spec)), max_ack_pending: 20_000, description };
       const existing = await jsm.consumers.info(stream, name).catch(() => undefined);
       if (existing) await jsm.consumers.update(stream, name, mutable);
       else {
@@ -160,10 +183,33 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
           deliver_policy: DeliverPolicy.New, max_deliver: -1, ...mutable,
         });
       }
+      interest.add(spec.topic);
     },
+    async listSubscriptions() {
+      live();
+      await init();
+      const out: { name: string; topic: string; unit: string }[] = [];
+      for await (const ci of jsm.consumers.list(stream)) {
+        const d = described(ci.config.description);
+        if (d.subscription) out.push({ name: d.subscription, topic: d.topic, unit: d.unit });
+      }
+      interest = new Set(out.map((r) => r.topic));
+      interestReadAt = Date.now();
+      return out.sort((a, b) => a.name.localeCompare(b.name));
+    },
+    async removeSubscription(name) {
+      live();
+      await info(name);
+      await jsm.consumers.delete(stream, durableName(name));
+      await pool.query(sql.DEAD_PURGE, [name, null]);
+      await pool.query(sql.RELEASES_FORGET_ALL, [name]);
+      interestReadAt = 0;
+    },
+    unrouted: () => unrouted.map,
     async publish(topic: string, messages: readonly OutgoingMessage[], o: { tx?: Queryable } = {}) {
       live();
       await init();
+      if (messages.length && !(await hasInterest(topic))) unrouted.note(topic, messages.length);
       if (o.tx) {
         for (let i = 0; i < messages.length; i += 5000) {
           const chunk = messages.slice(i, i + 5000);
@@ -181,60 +227,97 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
       live();
       await info(spec.name);
       const consumer = await js.consumers.get(stream, durableName(spec.name));
+      const { leaseMs: lease } = deliveryTimes(spec);
       const buffer: JsMsg[] = [];
       const bell = new Bell();
-      const stopping = new AbortController();
+      /** Every message this replica holds un-acked (buffered or running), with when it arrived. */
+      const since = new Map<JsMsg, number>();
+      /** Releases to subtract from JetStream's delivery count: a release is not an attempt. */
+      const released = new Map<JsMsg, number>();
+      let pulling: Promise<void> | undefined;
       let iter: ConsumerMessages | undefined;
-      // The pull loop refills a small local buffer; it restarts after errors instead of throwing.
-      const pump = (async () => {
-        while (!stopping.signal.aborted) {
-          try {
-            iter = await consumer.consume({ max_messages: Math.max(spec.concurrency, 1), expires: 5000 });
-            for await (const m of iter) {
-              if (stopping.signal.aborted) { m.nak(); continue; }
-              const only = m.headers?.get(H_ONLY);
-              if (only && only !== spec.name) { m.ack(); continue; }
-              buffer.push(m);
-              bell.ring();
-            }
-          } catch (e) {
-            if (!stopping.signal.aborted) warn(`subscription "${spec.name}": pulling from JetStream failed; retrying in 1s`, e);
+      let stopped = false;
+      // One pull at a time, for no more than the free slots when it was sent: un-acked messages per
+      // replica never exceed `concurrency`, so none waits in a local buffer past its ack wait.
+      const pull = (max: number) => (pulling ??= (async () => {
+        try {
+          iter = await consumer.fetch({ max_messages: max, expires: PULL_EXPIRES_MS });
+          for await (const m of iter) {
+            if (stopped) { void giveBack([m]); continue; }
+            const only = m.headers?.get(H_ONLY);
+            if (only && only !== spec.name) { m.ack(); continue; }
+            since.set(m, Date.now());
+            buffer.push(m);
+            bell.ring();
           }
-          if (!stopping.signal.aborted) await sleep(1000, stopping.signal);
+        } catch (e) {
+          if (!stopped) { warn(`subscription "${spec.name}": pulling from JetStream failed; retrying in 1s`, e); await sleep(1000); }
+        } finally {
+          iter = undefined;
+          pulling = undefined;
+          bell.ring();
         }
-      })();
+      })());
+      // A short ack wait, renewed while the handler runs (up to the lease): a replica that dies
+      // stops renewing, and its messages return within NATS_ACK_WAIT_MS.
+      const heartbeat = setInterval(() => {
+        const now = Date.now();
+        for (const [m, at] of since) if (now - at < lease) m.working();
+      }, Math.round(ackWaitMs(spec) / 4));
+      heartbeat.unref();
+      const forget = (m: JsMsg) => {
+        since.delete(m);
+        if (released.delete(m)) void pool.query(sql.RELEASES_FORGET, [spec.name, describe(m).id]).catch(() => {});
+      };
+      const giveBack = async (ms: JsMsg[]) => {
+        if (!ms.length) return;
+        await pool.query(sql.RELEASES_ADD, [spec.name, [...new Set(ms.map((m) => describe(m).id))]])
+          .catch((e: unknown) => warn(`subscription "${spec.name}": recording released messages failed; their redelivery counts as an attempt`, e));
+        for (const m of ms) { since.delete(m); released.delete(m); m.nak(); }
+      };
       const stopPulling = once(async () => {
-        stopping.abort();
+        stopped = true;
         await iter?.close().catch(() => {});
-        await pump;
-        for (const m of buffer.splice(0)) m.nak();
+        await pulling;
+        await giveBack(buffer.splice(0));
       });
       const handle = runConsumer<JsMsg>(spec, {
         async fetch(max, signal) {
+          if (!buffer.length && !pulling && !stopped) void pull(max);
           if (!buffer.length) await bell.wait(1000, signal);
-          return buffer.splice(0, max);
+          const got = buffer.splice(0, max);
+          const again = got.filter((m) => m.info.redeliveryCount > 1);
+          if (again.length) {
+            const rows = (await pool.query<{ id: string; n: number }>(sql.RELEASES_READ, [spec.name, again.map((m) => describe(m).id)])).rows;
+            const n = new Map(rows.map((r) => [r.id, r.n]));
+            for (const m of again) { const k = n.get(describe(m).id); if (k) released.set(m, k); }
+          }
+          return got;
         },
-        delivery: (m) => ({ ...describe(m), attempt: m.info.redeliveryCount, subscription: spec.name }),
+        delivery: (m) => ({ ...describe(m), attempt: attemptOf(m), subscription: spec.name }),
         async settle(m, outcome) {
           // A plain ack, as raw JetStream consumers use: a lost ack only means a redelivery.
-          if (outcome.ok) { m.ack(); return; }
-          const attempt = m.info.redeliveryCount;
+          if (outcome.ok) { m.ack(); forget(m); return; }
+          const attempt = attemptOf(m);
           const next = afterFailure(spec, attempt, outcome.dead);
-          if (!next.dead) { m.nak(next.delayMs); return; }
+          if (!next.dead) { since.delete(m); m.nak(next.delayMs); return; }
           const del = describe(m);
           await pool.query(sql.DEAD_INSERT, [spec.name, del.id, del.topic, JSON.stringify(del.payload ?? null), outcome.error, attempt, del.publishedAt.toISOString()]);
           m.term();
+          forget(m);
         },
         // Pulling stops before anything is given back, so a released message is not handed to
         // this consumer's own last pull request.
-        async release(ms) { await stopPulling(); for (const m of ms) m.nak(); },
+        async release(ms) { await stopPulling(); await giveBack(ms); },
         async closed() {
           await stopPulling();
+          clearInterval(heartbeat);
           // Acks are sent without waiting; a drained consumer has settled only once the server has them.
           await nc?.flush();
           consumers.delete(handle);
         },
       }, handler, warn);
+      function attemptOf(m: JsMsg) { return Math.max(1, m.info.redeliveryCount - (released.get(m) ?? 0)); }
       function describe(m: JsMsg) {
         const h = m.headers;
         return { id: h?.get(H_ID) || String(m.seq), topic: h?.get(H_TOPIC) || spec.topic, payload: jc.decode(m.data), publishedAt: new Date(h?.get(H_PUBLISHED) || m.info.timestampNanos / 1e6) };

@@ -2,6 +2,8 @@
 // Tables live in the `archipelago` schema of the service's own database, so a publish can be part
 // of the caller's transaction.
 
+import { advisoryLockKey, TOOLKIT_LOCKS } from '../../database/locks.js';
+
 /** Dead letters share one table shape whatever the broker, so `archipelago dlq` reads both alike. */
 export const DEAD_LETTERS_DDL = `CREATE TABLE IF NOT EXISTS archipelago.dead_letters (
   subscription text NOT NULL,
@@ -17,10 +19,10 @@ export const DEAD_LETTERS_DDL = `CREATE TABLE IF NOT EXISTS archipelago.dead_let
 
 export const QUEUE_CHANNEL = 'archipelago_queue';
 export const BROADCAST_CHANNEL = 'archipelago_broadcast';
-const LOCK = 7_361_002;
+const LOCK = advisoryLockKey(TOOLKIT_LOCKS.postgresBrokerSetup);
 
 export const INIT = `
-SELECT pg_advisory_xact_lock(${LOCK});
+SELECT pg_advisory_xact_lock(${LOCK}::bigint);
 CREATE SCHEMA IF NOT EXISTS archipelago;
 CREATE TABLE IF NOT EXISTS archipelago.subscriptions (
   name text PRIMARY KEY,
@@ -43,6 +45,9 @@ CREATE TABLE IF NOT EXISTS archipelago.queue (
   PRIMARY KEY (subscription, id)
 );
 CREATE INDEX IF NOT EXISTS queue_ready ON archipelago.queue (subscription, run_at, seq);
+-- The consumer process holding a message's lease, so its leases can be released when it dies.
+ALTER TABLE archipelago.queue ADD COLUMN IF NOT EXISTS holder text;
+CREATE INDEX IF NOT EXISTS queue_holder ON archipelago.queue (holder) WHERE holder IS NOT NULL;
 ${DEAD_LETTERS_DDL}`;
 
 export const ENSURE_SUBSCRIPTION = `
@@ -50,6 +55,15 @@ INSERT INTO archipelago.subscriptions (name, topic, unit, spec) VALUES ($1, $2, 
 ON CONFLICT (name) DO UPDATE SET topic = excluded.topic, unit = excluded.unit, spec = excluded.spec, updated_at = now()`;
 
 export const SUBSCRIPTION_EXISTS = `SELECT 1 FROM archipelago.subscriptions WHERE name = $1`;
+
+export const TOPIC_HAS_SUBSCRIPTION = `SELECT 1 FROM archipelago.subscriptions WHERE topic = $1 LIMIT 1`;
+
+export const LIST_SUBSCRIPTIONS = `SELECT name, topic, unit FROM archipelago.subscriptions ORDER BY name`;
+
+export const REMOVE_SUBSCRIPTION = `
+WITH q AS (DELETE FROM archipelago.queue WHERE subscription = $1),
+d AS (DELETE FROM archipelago.dead_letters WHERE subscription = $1)
+DELETE FROM archipelago.subscriptions WHERE name = $1`;
 
 /** One job per (message, subscription on the topic), and one wake-up per subscription, in one statement. */
 export const PUBLISH = `
@@ -74,7 +88,7 @@ WITH c AS (
   FOR UPDATE SKIP LOCKED
 )
 UPDATE archipelago.queue q
-SET attempt = q.attempt + 1, run_at = now() + make_interval(secs => $3::float8 / 1000)
+SET attempt = q.attempt + 1, run_at = now() + make_interval(secs => $3::float8 / 1000), holder = $4
 FROM c WHERE q.subscription = $1 AND q.id = c.id
 RETURNING q.id, q.topic, q.payload, q.attempt, q.published_at`;
 
@@ -85,7 +99,7 @@ FROM archipelago.queue WHERE subscription = $1`;
 export const ACK = `DELETE FROM archipelago.queue WHERE subscription = $1 AND id = ANY($2::text[])`;
 
 export const RETRY = `
-UPDATE archipelago.queue SET run_at = now() + make_interval(secs => $4::float8 / 1000), last_error = $5
+UPDATE archipelago.queue SET run_at = now() + make_interval(secs => $4::float8 / 1000), last_error = $5, holder = NULL
 WHERE subscription = $1 AND id = $2 AND attempt = $3`;
 
 export const DEAD = `
@@ -97,11 +111,33 @@ SELECT subscription, id, topic, payload, $4, attempt, published_at FROM d
 ON CONFLICT (subscription, id) DO UPDATE
 SET payload = excluded.payload, error = excluded.error, attempts = excluded.attempts, failed_at = now()`;
 
+/**
+ * Gives messages back unhandled: visible at once, and the claim's attempt is undone (a release is
+ * not an attempt). Only rows still at the attempt this holder claimed: one whose lease lapsed and
+ * that another consumer claimed since is left alone.
+ */
 export const RELEASE = `
 WITH r AS (
-  UPDATE archipelago.queue SET run_at = now() WHERE subscription = $1 AND id = ANY($2::text[]) RETURNING 1
+  UPDATE archipelago.queue q SET run_at = now(), attempt = GREATEST(q.attempt - 1, 0), holder = NULL
+  FROM unnest($2::text[], $3::int[]) AS g(id, attempt)
+  WHERE q.subscription = $1 AND q.id = g.id AND q.attempt = g.attempt
+  RETURNING 1
 )
 SELECT pg_notify('${QUEUE_CHANNEL}', $1) FROM (SELECT 1 FROM r LIMIT 1) x`;
+
+/**
+ * Ends every lease a dead consumer process held. Its handlers did start, so their attempts stand
+ * (a message that kills its replica still reaches dead letters after maxAttempts).
+ */
+export const RELEASE_HOLDER = `
+WITH r AS (
+  UPDATE archipelago.queue SET run_at = now(), holder = NULL
+  WHERE holder = $1 AND run_at > now()
+  RETURNING subscription
+), wake AS (
+  SELECT pg_notify('${QUEUE_CHANNEL}', d.subscription) FROM (SELECT DISTINCT subscription FROM r) d
+)
+SELECT (SELECT count(*) FROM r)::int AS n, (SELECT count(*) FROM wake)::int AS woke`;
 
 export const STATS = `
 SELECT s.topic,

@@ -3,7 +3,7 @@
 import pg from 'pg';
 import { createPool, transaction, type Queryable } from '../../database/pool.js';
 import type { Broker, ConsumerHandle, DeadLetter, OutgoingMessage, SubscriptionSpec, SubscriptionStats } from '../broker.js';
-import { afterFailure, Bell, brokerErrors, encodeBroadcast, leaseMs, once } from '../common.js';
+import { afterFailure, Bell, brokerErrors, defaultHolder, encodeBroadcast, leaseMs, once, Unrouted } from '../common.js';
 import { runConsumer, type Warn } from '../consumer.js';
 import { PgListener } from './pg-listener.js';
 import * as sql from './postgres-sql.js';
@@ -13,6 +13,8 @@ export interface PostgresBrokerOptions {
   /** A pool to share (not closed by the broker); one is made from `databaseUrl` otherwise. */
   readonly pool?: pg.Pool;
   readonly warn?: Warn;
+  /** Names this process on the leases it takes (see Broker.holder). */
+  readonly holder?: string;
 }
 
 interface Claimed { id: string; topic: string; payload: unknown; attempt: number; published_at: Date }
@@ -32,6 +34,8 @@ function makeConsumePool(url: string): pg.Pool {
 
 export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
   const warn: Warn = opts.warn ?? (() => {});
+  const holder = opts.holder ?? defaultHolder();
+  const unrouted = new Unrouted((m) => warn(m));
   const pool = opts.pool ?? createPool(opts.databaseUrl, { max: 10, application: 'archipelago-broker' });
   // Claims, acks and retries may skip the WAL flush: losing one in a crash only means a redelivery,
   // which at-least-once allows. Publishes use `pool` and stay durable once they resolve.
@@ -68,21 +72,41 @@ export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
 
   const broker: Broker = {
     kind: 'postgres',
+    holder,
     async init() { live(); await init(); },
+    async releaseHolder(h) {
+      live();
+      await init();
+      return (await q<{ n: number }>(sql.RELEASE_HOLDER, [h])).rows[0]!.n;
+    },
     async ensureSubscription(spec) {
       live();
       await init();
       await q(sql.ENSURE_SUBSCRIPTION, [spec.name, spec.topic, spec.unit, JSON.stringify(spec)]);
     },
+    async listSubscriptions() {
+      live();
+      await init();
+      return (await q<{ name: string; topic: string; unit: string }>(sql.LIST_SUBSCRIPTIONS, [])).rows;
+    },
+    async removeSubscription(name) {
+      live();
+      await exists(name);
+      await q(sql.REMOVE_SUBSCRIPTION, [name]);
+    },
+    unrouted: () => unrouted.map,
     async publish(topic: string, messages: readonly OutgoingMessage[], o: { tx?: Queryable } = {}) {
       live();
       await init();
+      let routed = 0;
       for (let i = 0; i < messages.length; i += PUBLISH_CHUNK) {
         const chunk = messages.slice(i, i + PUBLISH_CHUNK);
-        await q(sql.PUBLISH, [
+        routed += (await q(sql.PUBLISH, [
           topic, chunk.map((m) => m.id), chunk.map((m) => JSON.stringify(m.payload ?? null)), chunk.map((m) => m.publishedAt.toISOString()),
-        ], o.tx ?? pool);
+        ], o.tx ?? pool)).rowCount ?? 0;
       }
+      // Nothing inserted: either every id was a duplicate or no subscription exists; only the latter is a drop.
+      if (routed === 0 && messages.length > 0 && (await q(sql.TOPIC_HAS_SUBSCRIPTION, [topic], o.tx ?? pool)).rowCount === 0) unrouted.note(topic, messages.length);
     },
     async consume(spec: SubscriptionSpec, handler) {
       live();
@@ -112,7 +136,7 @@ export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
         flushing = false;
       };
       const cp = settlePool();
-      const claim = async (max: number) => (await q<Claimed>(sql.CLAIM, [spec.name, max, lease], cp)).rows;
+      const claim = async (max: number) => (await q<Claimed>(sql.CLAIM, [spec.name, max, lease, holder], cp)).rows;
       const handle = runConsumer<Claimed>(spec, {
         async fetch(max, signal) {
           const got = await claim(max);
@@ -131,7 +155,7 @@ export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
           if (next.dead) await q(sql.DEAD, [spec.name, m.id, m.attempt, outcome.error], cp);
           else await q(sql.RETRY, [spec.name, m.id, m.attempt, next.delayMs, outcome.error], cp);
         },
-        async release(ms) { await q(sql.RELEASE, [spec.name, ms.map((m) => m.id)], cp); },
+        async release(ms) { await q(sql.RELEASE, [spec.name, ms.map((m) => m.id), ms.map((m) => m.attempt)], cp); },
         async closed() {
           unlisten();
           set.delete(bell);
