@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBareApp } from '../../src/units/http.js';
 import { strictSchema } from '../../src/units/validation.js';
+import { rawRequest as raw } from '../support/raw-http.js';
 
 const schema = {
   body: {
@@ -105,22 +106,6 @@ describe("validation: 'fastify' (the opt-out)", () => {
     expect((await post(app, { title: 'a\nb' })).body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'body.title' });
   });
 });
-
-/** Sends raw bytes and reads the whole answer (the server closes after an error). */
-function raw(port: number, request: string | Buffer): Promise<{ status: number; headers: string; body: any }> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1');
-    let data = '';
-    s.on('data', (d) => { data += d; });
-    s.on('error', reject);
-    s.on('close', () => {
-      const [head = '', ...rest] = data.split('\r\n\r\n');
-      const body = rest.join('\r\n\r\n');
-      resolve({ status: Number(head.split(' ')[1]), headers: head, body: body ? JSON.parse(body) : undefined });
-    });
-    s.end(request);
-  });
-}
 
 describe('errors before and after routing, over a real socket', () => {
   const app = build();
