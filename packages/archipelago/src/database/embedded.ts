@@ -10,6 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { ArchipelagoError } from '../errors.js';
+import { passwordForNewDirectory, readPassword, replaceLegacyPassword } from './password.js';
 
 export interface EmbeddedOptions {
   /** Data directory; created and initialised on first use, reused afterwards. */
@@ -35,7 +36,6 @@ export interface EmbeddedDatabase {
 }
 
 const USER = 'postgres';
-const PASSWORD = 'postgres';
 const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
 
 export async function freePort(): Promise<number> {
@@ -90,11 +90,14 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedData
   const dataDir = path.resolve(opts.dataDir);
   const port = opts.port ?? (await freePort());
   const log = opts.onLog ?? (() => {});
+  let password = readPassword(dataDir);
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     mkdirSync(path.dirname(dataDir), { recursive: true });
+    password = passwordForNewDirectory(dataDir);
     const EmbeddedPostgres = await loadEmbeddedPostgres();
     const init = new EmbeddedPostgres({
-      databaseDir: dataDir, port, user: USER, password: PASSWORD, persistent: true,
+      // scram-sha-256: the password never crosses the socket in clear, even on loopback.
+      databaseDir: dataDir, port, user: USER, password, authMethod: 'scram-sha-256', persistent: true,
       createPostgresUser: true, onLog: log, onError: (e) => log(String(e)),
     });
     try {
@@ -134,7 +137,16 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedData
     if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
     else child.once('exit', (code, signal) => resolve({ code, signal }));
   });
-  const urlFor = (db: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${db}`;
+  if (password === undefined) {
+    try {
+      password = await replaceLegacyPassword(dataDir, port, USER);
+    } catch (e) {
+      child.kill('SIGINT');
+      throw e;
+    }
+  }
+  const superuserPassword = password;
+  const urlFor = (db: string) => `postgres://${USER}:${encodeURIComponent(superuserPassword)}@127.0.0.1:${port}/${db}`;
   let stopped: Promise<void> | undefined;
   return {
     port, pid: child.pid, adminUrl: urlFor('postgres'), urlFor, exited,
