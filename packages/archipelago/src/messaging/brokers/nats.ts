@@ -40,7 +40,7 @@ export const NATS_ACK_WAIT_MS = 5000;
 const INTEREST_REFRESH_MS = 2000;
 const ackWaitMs = (spec: SubscriptionSpec) => Math.min(NATS_ACK_WAIT_MS, leaseMs(spec));
 /** A pull request's life on the server (the client's minimum is 1 s). */
-const PULL_EXPIRES_MS = 2000;
+const PULL_EXPIRES_MS = 1000;
 
 /** JetStream durable names allow no `.`, `*`, `>` or whitespace. */
 export function durableName(subscription: string): string {
@@ -235,13 +235,12 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
       /** Releases to subtract from JetStream's delivery count: a release is not an attempt. */
       const released = new Map<JsMsg, number>();
       let pulling: Promise<void> | undefined;
-      let iter: ConsumerMessages | undefined;
       let stopped = false;
       // One pull at a time, for no more than the free slots when it was sent: un-acked messages per
       // replica never exceed `concurrency`, so none waits in a local buffer past its ack wait.
       const pull = (max: number) => (pulling ??= (async () => {
         try {
-          iter = await consumer.fetch({ max_messages: max, expires: PULL_EXPIRES_MS });
+          const iter: ConsumerMessages = await consumer.fetch({ max_messages: max, expires: PULL_EXPIRES_MS });
           for await (const m of iter) {
             if (stopped) { void giveBack([m]); continue; }
             const only = m.headers?.get(H_ONLY);
@@ -253,7 +252,6 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
         } catch (e) {
           if (!stopped) { warn(`subscription "${spec.name}": pulling from JetStream failed; retrying in 1s`, e); await sleep(1000); }
         } finally {
-          iter = undefined;
           pulling = undefined;
           bell.ring();
         }
@@ -277,7 +275,9 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
       };
       const stopPulling = once(async () => {
         stopped = true;
-        await iter?.close().catch(() => {});
+        // A pull request cannot be taken back: what the server still sends for it would count as
+        // delivered to nobody (an attempt, after the ack wait). So let it run out (PULL_EXPIRES_MS)
+        // and give back whatever it brings.
         await pulling;
         await giveBack(buffer.splice(0));
       });
