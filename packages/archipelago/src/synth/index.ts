@@ -5,5 +5,5 @@ export { hpaBehavior, backlogQuery, ageQuery, CONNECTIONS_METRIC } from './autos
 export { RUN_ON_LABEL } from './kinds.js';
 export { validateSchemas, checkRules, podSpecOf } from './validate.js';
 export { toYaml, yamlFiles, writeYaml, omittedNote } from './yaml.js';
-export { dockerfile, dockerignore, IMAGE_ENTRYPOINT, type DockerfileOptions } from './dockerfile.js';
+export { BUILD_DIR, dockerfile, dockerignore, IMAGE_ENTRYPOINT, imageLayout, type DockerfileOptions } from './dockerfile.js';
 export type * from './types.js';

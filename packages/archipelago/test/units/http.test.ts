@@ -23,6 +23,7 @@ function build(opts: { validation?: 'strict' | 'fastify'; trustProxy?: string[] 
   const app = createBareApp({ validation: opts.validation ?? 'strict', trustProxy: opts.trustProxy ?? [] }, { logger: false, bodyLimit: 1024 });
   app.post('/things/:id', { schema }, async (req) => ({ body: req.body, query: req.query, params: req.params }));
   app.get('/ip', async (req) => ({ ip: req.ip }));
+  app.get('/version', { schema: { headers: { type: 'object', properties: { 'x-version': { type: 'integer' } } } } }, async (req) => ({ v: req.headers['x-version'] }));
   app.get('/boom', async () => { throw new Error('password=hunter2'); });
   return app;
 }
@@ -82,6 +83,13 @@ describe('strict validation (the default)', () => {
     }
     const p = await app.inject({ method: 'POST', url: '/things/abc', payload: { title: 'x' } });
     expect(p.json().error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'params.id' });
+  });
+
+  it('checks declared headers without refusing the others every request carries', async () => {
+    const ok = await app.inject({ method: 'GET', url: '/version', headers: { 'x-version': '3', 'user-agent': 'test' } });
+    expect(ok.json()).toEqual({ v: 3 });
+    const bad = await app.inject({ method: 'GET', url: '/version', headers: { 'x-version': 'three' } });
+    expect(bad.json().error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'headers.x-version' });
   });
 
   it('closes only objects that say nothing about other properties, and leaves combinations open', () => {
