@@ -132,7 +132,8 @@ export default task(async (ctx) => {
   await migrate(process.env.DATABASE_URL!, ctx.service.migrationsDir, (m) => ctx.logger.info(m));
 });
 `,
-    '.gitignore': 'node_modules/\n.archipelago/\ndist/\n',
+    // .env holds local secrets (read by `archipelago up`): never committed.
+    '.gitignore': 'node_modules/\n.archipelago/\ndist/\n.env\n',
     'tsconfig.json': JSON.stringify({
       compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true },
       include: ['archipelago.config.ts', 'src'],
