@@ -25,6 +25,7 @@ export const codes = {
   ARCH_E_SUPERVISOR_UNREACHABLE: 'no supervisor is running for this service',
   ARCH_E_DEPLOY_JOB_FAILED: 'a deploy job failed, so the service was not started',
   ARCH_E_DATABASE: 'the database could not be reached or started',
+  ARCH_E_POOL_TIMEOUT: 'no database connection became free within the pool\'s acquire timeout',
   ARCH_E_MIGRATION_FAILED: 'a migration failed and was rolled back',
   ARCH_E_SCHEMA: 'a message does not match its topic schema',
   ARCH_E_TOPIC_UNKNOWN: 'a topic is not declared',

@@ -1,7 +1,9 @@
 // Issue 14, "done when": at least 300 malformed requests to every route of the OpenAPI document
 // (see support/fuzz.ts), through the api unit's real app on real PostgreSQL. No 5xx, every 4xx is
 // JSON with error.code, nothing stored that the schemas forbid, and the service is healthy after.
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawRequest } from '../../../packages/archipelago/test/support/raw-http.js';
 import { apiHarness, type ApiHarness } from './support/api.js';
 import { malformed, operations, type Fixtures } from './support/fuzz.js';
 
@@ -64,6 +66,27 @@ describe('fuzz from the OpenAPI document', () => {
     expect(stored.filter((z) => !zones.has(z))).toEqual([]);
     // No prototype pollution reached the process.
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('answers errors raised before routing in the same JSON shape, over a real socket', async () => {
+    await h.app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (h.app.server.address() as AddressInfo).port;
+    const close = 'Host: x\r\nConnection: close\r\n';
+    const cases: [string, number, string][] = [
+      [`GET /feed HTTP/1.1\r\nHost: x\r\nCookie: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
+      [`GET /posts/${'1'.repeat(101)} HTTP/1.1\r\n${close}\r\n`, 414, 'URI_TOO_LONG'],
+      [`GET /posts/%zz HTTP/1.1\r\n${close}\r\n`, 400, 'BAD_URL'],
+      ['POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1x\r\n\r\n{}', 400, 'BAD_REQUEST'],
+      ['POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}', 400, 'BAD_REQUEST'],
+      ['BREW /feed HTTP/1.1\r\nHost: x\r\n\r\n', 405, 'METHOD_NOT_ALLOWED'],
+      [`GET /nope HTTP/1.1\r\n${close}\r\n`, 404, 'NOT_FOUND'],
+      [`POST /auth/login HTTP/1.1\r\n${close}Content-Type: application/json\r\nContent-Length: 70000\r\n\r\n{"login":"${'x'.repeat(69_986)}"}`, 413, 'PAYLOAD_TOO_LARGE'],
+    ];
+    for (const [request, status, code] of cases) {
+      const res = await rawRequest(port, request);
+      expect(res.status, request.slice(0, 40)).toBe(status);
+      expect(res.body, request.slice(0, 40)).toEqual({ error: { code, message: expect.any(String) } });
+    }
   });
 
   it('is still healthy: a normal session works end to end and the pool has nothing stuck', async () => {

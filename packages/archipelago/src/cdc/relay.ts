@@ -28,6 +28,11 @@ export interface RelayOptions {
   readonly maxBackoffMs?: number;
   /** Messages per broker call. Default 500. */
   readonly batchSize?: number;
+  /**
+   * How long the database keeps the lead of a relay it hears nothing from (frozen, or its node
+   * gone with the TCP connection left open): the lock session's idle_session_timeout. Default 6000 ms.
+   */
+  readonly leaseMs?: number;
 }
 
 export interface RelayStatus {
@@ -53,6 +58,10 @@ export interface Relay {
 }
 
 const LOCK_SQL = 'SELECT pg_try_advisory_lock($1::bigint) AS ok';
+/** Ends the stream of a relay that lost the lead but whose walsender still holds the slot. */
+const END_PREVIOUS_SQL = `SELECT active_pid AS pid, pg_terminate_backend(active_pid) AS ended FROM pg_replication_slots
+  WHERE slot_name = $1 AND active_pid IS NOT NULL AND active_pid <> pg_backend_pid()`;
+const SLOT_ACTIVE_SQL = 'SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active';
 
 /** Checks the database can serve CDC (failing with a coded error if not), then runs the relay. */
 export async function startRelay(o: RelayOptions): Promise<Relay> {
@@ -91,6 +100,9 @@ class CdcRelay implements Relay {
   #grace = 0;
   #stopped: Promise<void> | undefined;
   #lastRetainedWarning = 0;
+  /** When the last round trip on the lock session that succeeded was sent. */
+  #confirmedAt = 0;
+  #warnedNoTimeout = false;
 
   constructor(o: RelayOptions, names: RelayNames, tables: readonly WatchedTable[]) {
     this.#o = o;
@@ -161,8 +173,11 @@ class CdcRelay implements Relay {
         client.on('end', () => reject(new Error('the lock connection closed')));
       });
       lost.catch(() => {});
+      let heartbeat: NodeJS.Timeout | undefined;
       try {
         await client.connect();
+        await this.#limitSilence(client);
+        heartbeat = setInterval(() => void this.#confirm(client).catch(() => {}), this.#leaseMs / 4);
         let waiting = false;
         while (!this.#stopping) {
           const { rows } = await client.query<{ ok: boolean }>(LOCK_SQL, [advisoryLockKey(TOOLKIT_LOCKS.cdcRelay(this.#names.slot))]);
@@ -177,12 +192,14 @@ class CdcRelay implements Relay {
         await checkLogical(client);
         await ensurePublication(client, this.#names, this.#tables, this.#log);
         await ensureSlot(client, this.#names, this.#log);
+        await this.#endPreviousStream(client);
         // Active once the slot exists: every change committed from here on will be relayed.
         this.#setState('active');
         await this.#lead(client, lost);
       } catch (e) {
         this.#fail(e, 'relay lost its database connection; reconnecting');
       } finally {
+        clearInterval(heartbeat);
         this.#setState('standby');
         // Closing the connection releases the lock; a dead one may never confirm its end.
         await atMost(client.end(), 2000);
@@ -204,6 +221,7 @@ class CdcRelay implements Relay {
         tables: this.#tables, broker: this.#o.broker, logger: this.#log, batchSize: this.#o.batchSize,
         confirmedLsn: pos?.confirmedLsn ? parseLsn(pos.confirmedLsn) : 0n,
         onRelayed: (n) => { this.#changes += n; this.#metrics?.changes.inc(this.#labels, n); },
+        fence: () => this.#fence(client),
       });
       this.#session = session;
       this.#log.debug({ from: pos?.confirmedLsn }, 'starting replication');
@@ -237,6 +255,50 @@ class CdcRelay implements Relay {
       if (Date.now() - started > 30_000) delay = 250;
       await this.#sleep(delay);
       delay = Math.min(delay * 2, maxDelay);
+    }
+  }
+
+  get #leaseMs(): number { return this.#o.leaseMs ?? 6000; }
+
+  /**
+   * The fence, part one: the server ends the lock session (and so releases the lead) once it has
+   * been silent for the lease, whatever happened to its TCP connection; the heartbeat keeps a live
+   * relay's session busy four times per lease.
+   */
+  async #limitSilence(client: pg.Client): Promise<void> {
+    try {
+      await client.query(`SET idle_session_timeout = ${Math.round(this.#leaseMs)}`);
+    } catch (e) {
+      if (!this.#warnedNoTimeout) this.#log.warn({ err: (e as Error).message }, 'idle_session_timeout is not available (PostgreSQL < 14): a frozen relay keeps the lead until its connection dies');
+      this.#warnedNoTimeout = true;
+    }
+  }
+
+  async #confirm(client: pg.Client): Promise<void> {
+    const sent = Date.now();
+    await client.query('SELECT 1');
+    this.#confirmedAt = Math.max(this.#confirmedAt, sent);
+  }
+
+  /**
+   * The fence, part two: publish only while the lock session answered within the last quarter of
+   * the lease. A relay resumed after a freeze finds its last answer old, asks again, and learns that
+   * the server ended its session (another relay may lead by now) before it publishes anything.
+   */
+  async #fence(client: pg.Client): Promise<void> {
+    if (Date.now() - this.#confirmedAt < this.#leaseMs / 4) return;
+    await this.#confirm(client);
+  }
+
+  /** The new leader ends the walsender a frozen predecessor still holds the slot with, and waits until it is free. */
+  async #endPreviousStream(client: pg.Client): Promise<void> {
+    const { rows } = await client.query<{ pid: number; ended: boolean }>(END_PREVIOUS_SQL, [this.#names.slot]);
+    if (rows.length === 0) return;
+    this.#log.warn({ pid: rows[0]!.pid }, 'a previous relay still held the slot; ended its stream');
+    const until = Date.now() + 30_000;
+    while (Date.now() < until && !this.#stopping) {
+      if ((await client.query(SLOT_ACTIVE_SQL, [this.#names.slot])).rowCount === 0) return;
+      await this.#sleep(100);
     }
   }
 

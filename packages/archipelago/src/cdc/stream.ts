@@ -25,6 +25,8 @@ export interface SessionOptions {
   /** Unpublished messages at which reading pauses (and resumes below half). */
   readonly highWater?: number;
   readonly onRelayed?: (count: number) => void;
+  /** Resolves while this relay still holds the lead; rejects once it lost it. Awaited before every publish. */
+  readonly fence?: () => Promise<void>;
 }
 
 interface Item {
@@ -288,6 +290,18 @@ export class ReplicationSession {
     let delay = 100;
     while (left.length > 0) {
       if (this.#ended) return false;
+      if (this.#o.fence) {
+        try {
+          await this.#o.fence();
+        } catch (e) {
+          // Another relay may be streaming these changes now: ours must not reach the broker.
+          this.#o.logger.warn({ err: (e as Error).message }, 'lost the lead; publishing nothing more');
+          this.#ended = true;
+          this.#socket?.destroy(new Error('lost the lead'));
+          return false;
+        }
+        if (this.#ended) return false;
+      }
       const results = await Promise.allSettled(left.map(([topic, messages]) => this.#o.broker.publish(topic, messages)));
       const failed = left.filter((_, i) => results[i]!.status === 'rejected');
       if (failed.length === 0) {

@@ -9,15 +9,15 @@ import type { ResolvedService } from '../service/types.js';
 import { parseArgs, type Command } from './main.js';
 import { entryPathFor, entryTemplate, unitLiteral, type AddableKind } from './templates.js';
 
-const KINDS: readonly AddableKind[] = ['api', 'worker', 'realtime', 'cron', 'job'];
+const KINDS: readonly AddableKind[] = ['api', 'worker', 'realtime', 'cron', 'job', 'cdc'];
 
 const command: Command = {
   summary: 'add a unit: append it to archipelago.config.ts and create its entry file',
-  usage: `archipelago add <kind> <name> [--config <file>] [--port <port>]
+  usage: `archipelago add <kind> <name> [--config <file>] [--port <port>] [--tables a,b (cdc)]
 
   kinds: ${KINDS.join(', ')}`,
   async run(argv) {
-    const { opts, positionals } = parseArgs(argv, { config: 'string', port: 'string' });
+    const { opts, positionals } = parseArgs(argv, { config: 'string', port: 'string', tables: 'string' });
     const [kind, name] = positionals;
     if (!kind || !name || positionals.length > 2) throw new ArchipelagoError('ARCH_E_USAGE', `usage: ${command.usage}`);
     if (!KINDS.includes(kind as AddableKind)) throw new ArchipelagoError('ARCH_E_UNKNOWN_KIND', `cannot add a unit of kind "${kind}" (kinds: ${KINDS.join(', ')})`);
@@ -26,16 +26,20 @@ const command: Command = {
     const current = await resolved(configPath);
     if (current.units.some((u) => u.name === name)) throw new ArchipelagoError('ARCH_E_DUPLICATE_UNIT', `unit "${name}" already exists in ${configPath}`);
     const entry = entryPathFor(kind as AddableKind, name);
-    if (existsSync(path.join(root, entry))) throw new ArchipelagoError('ARCH_E_DUPLICATE_UNIT', `${entry} already exists; choose another name`);
+    if (entry && existsSync(path.join(root, entry))) throw new ArchipelagoError('ARCH_E_DUPLICATE_UNIT', `${entry} already exists; choose another name`);
+    const tables = typeof opts.tables === 'string' ? opts.tables.split(',').map((t) => t.trim()).filter(Boolean) : [];
+    if (kind === 'cdc' && tables.length === 0) throw new ArchipelagoError('ARCH_E_USAGE', 'a cdc unit needs the tables whose changes it publishes: --tables posts,comments');
     let port: number | undefined;
     if (kind === 'api' || kind === 'realtime') {
       const used = current.units.flatMap((u) => ('port' in u ? [u.port] : []));
       port = opts.port !== undefined ? Number(opts.port) : Math.max(2999, ...used) + 1;
     }
     const original = readFileSync(configPath, 'utf8');
-    const updated = appendUnit(original, unitLiteral(kind as AddableKind, name, port, ''));
-    mkdirSync(path.dirname(path.join(root, entry)), { recursive: true });
-    writeFileSync(path.join(root, entry), entryTemplate(kind as AddableKind, name));
+    const updated = appendUnit(original, unitLiteral(kind as AddableKind, name, port, '', tables));
+    if (entry) {
+      mkdirSync(path.dirname(path.join(root, entry)), { recursive: true });
+      writeFileSync(path.join(root, entry), entryTemplate(kind as Exclude<AddableKind, 'cdc'>, name));
+    }
     writeFileSync(configPath, updated);
     // The result must still validate; otherwise leave the project as it was.
     // A query string makes the module loader read the changed file instead of its cached copy.
@@ -43,10 +47,10 @@ const command: Command = {
     const check = validateService(fresh, { root, configPath });
     if (check.errors.length > 0) {
       writeFileSync(configPath, original);
-      rmSync(path.join(root, entry), { force: true });
+      if (entry) rmSync(path.join(root, entry), { force: true });
       throw new ArchipelagoError(check.errors[0]!.code, `adding "${name}" would make the config invalid: ${check.errors.map((e) => e.message).join('; ')}`);
     }
-    console.log(`added ${kind} unit "${name}": ${path.relative(process.cwd(), configPath) || configPath} and ${entry}`);
+    console.log(`added ${kind} unit "${name}": ${path.relative(process.cwd(), configPath) || configPath}${entry ? ` and ${entry}` : ` (changes of ${tables.join(', ')})`}`);
     return 0;
   },
 };

@@ -19,7 +19,7 @@ const command: Command = {
       const file = path.join(service.root, 'Dockerfile');
       if (existsSync(file) && !opts.force) throw new ArchipelagoError('ARCH_E_USAGE', `${file} already exists (use --force to overwrite it)`);
       const workspace = await workspaceOf(service.root);
-      await writeFile(file, dockerfile(service, workspace ? { workspace: path.relative(workspace, service.root) } : {}));
+      await writeFile(file, dockerfile(service, workspace ? { workspace: path.relative(workspace, service.root) } : { vendor: existsSync(path.join(service.root, 'vendor')) }));
       const ignore = path.join(workspace ?? service.root, '.dockerignore');
       if (!existsSync(ignore)) await writeFile(ignore, dockerignore());
       console.log(`wrote ${file}${workspace ? ` (build it from the workspace root ${workspace}: docker build -f ${path.relative(workspace, file)} .)` : ''}`);

@@ -38,12 +38,20 @@ export function horizontalPodAutoscaler(ctx: SynthContext, plan: UnitPlan): IHor
 }
 
 /**
- * The number of messages waiting for one subscription of the postgres broker, counted as the
- * broker's own stats count it (messaging/brokers/postgres-sql.ts, STATS). KEDA runs it as given:
- * it takes no parameters, so the name is quoted here.
+ * The unit's backlog on the postgres broker: the rows of its subscriptions' queues, counted as the
+ * broker's own stats count them (messaging/brokers/postgres-sql.ts, STATS) and summed over the
+ * subscriptions as the local autoscaler sums them. A row stays in the queue while a replica holds
+ * it, so this is outstanding work (waiting + in flight), like KEDA's nats-jetstream lag
+ * (num_pending + num_ack_pending). KEDA runs the query as given: it takes no parameters, so names are
+ * quoted here.
  */
-export function backlogQuery(spec: Pick<SubscriptionSpec, 'name'>): string {
-  return `SELECT count(*) FROM archipelago.queue WHERE subscription = ${sqlLiteral(spec.name)}`;
+export function backlogQuery(specs: readonly Pick<SubscriptionSpec, 'name'>[]): string {
+  return `SELECT count(*) FROM archipelago.queue WHERE subscription IN (${specs.map((s) => sqlLiteral(s.name)).join(', ')})`;
+}
+
+/** Seconds the unit's oldest queued message has waited (0 when none), as STATS' oldest_age_ms ÷ 1000, the highest over its subscriptions. */
+export function ageQuery(specs: readonly Pick<SubscriptionSpec, 'name'>[]): string {
+  return `SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(published_at)), 0)::float8 FROM archipelago.queue WHERE subscription IN (${specs.map((s) => sqlLiteral(s.name)).join(', ')})`;
 }
 
 function sqlLiteral(s: string): string {
@@ -59,29 +67,47 @@ function triggerName(sub: string, taken: Set<string>): string {
   return n;
 }
 
-export function trigger(broker: ResolvedBroker, sub: SubscriptionSpec, target: { backlog: number; activation: number }, name: string, auth: string): IScaleTriggers {
+export interface TriggerTargets { backlog?: { value: number; activation: number }; ageSeconds?: number }
+
+/**
+ * The triggers of a worker, one per local metric. postgres: one `postgresql` trigger counting the
+ * backlog over all the unit's subscriptions (AverageValue) and one on the oldest message's age in
+ * seconds (Value, active above the target, as locally). nats: one `nats-jetstream` trigger per
+ * durable consumer, summed by a scaling formula (KEDA's scaler reads one consumer); JetStream offers
+ * KEDA no age, so an `age` target is refused there rather than scaling differently in the cluster.
+ */
+export function triggers(broker: ResolvedBroker, subs: readonly SubscriptionSpec[], t: TriggerTargets, auth: string): IScaleTriggers[] {
   const authenticationRef = { name: auth };
   if (broker.kind === 'nats') {
-    return {
-      type: 'nats-jetstream', name, authenticationRef,
-      metadata: { account: '$G', stream: broker.stream, consumer: durableName(sub.name), lagThreshold: String(target.backlog), activationLagThreshold: String(target.activation) },
-    };
+    if (!t.backlog) return [];
+    const taken = new Set<string>();
+    return subs.map((sub) => ({
+      type: 'nats-jetstream', name: triggerName(sub.name, taken), authenticationRef,
+      metadata: { account: '$G', stream: broker.stream, consumer: durableName(sub.name), lagThreshold: String(t.backlog!.value), activationLagThreshold: String(t.backlog!.activation) },
+    }));
   }
-  return {
-    type: 'postgresql', name, authenticationRef, metricType: 'AverageValue',
-    metadata: { query: backlogQuery(sub), targetQueryValue: String(target.backlog), activationTargetQueryValue: String(target.activation) },
-  };
+  const out: IScaleTriggers[] = [];
+  if (t.backlog) {
+    out.push({ type: 'postgresql', name: 'backlog', authenticationRef, metricType: 'AverageValue',
+      metadata: { query: backlogQuery(subs), targetQueryValue: String(t.backlog.value), activationTargetQueryValue: String(t.backlog.activation) } });
+  }
+  if (t.ageSeconds !== undefined) {
+    out.push({ type: 'postgresql', name: 'age', authenticationRef, metricType: 'Value',
+      metadata: { query: ageQuery(subs), targetQueryValue: String(t.ageSeconds), activationTargetQueryValue: String(t.ageSeconds) } });
+  }
+  return out;
 }
 
 export function scaledObject(ctx: SynthContext, plan: UnitPlan): IScaledObject {
   const { unit } = plan;
   if (unit.kind !== 'worker') throw new Error(`ScaledObject for a ${unit.kind} unit`);
-  const backlog = kedaTriggerTargets(unit).backlog;
-  if (!backlog) throw new Error(`ScaledObject for worker "${unit.name}" without a backlog target`);
-  const target = { backlog: backlog.value, activation: backlog.activationValue };
+  const t = kedaTriggerTargets(unit);
+  const targets: TriggerTargets = {
+    ...(t.backlog ? { backlog: { value: t.backlog.value, activation: t.backlog.activationValue } } : {}),
+    ...(t.ageSeconds ? { ageSeconds: t.ageSeconds.value } : {}),
+  };
   const { advanced, ...fields } = kedaScaledObjectFields(unit);
-  const taken = new Set<string>();
-  const triggers = plan.subscriptions.map((s) => trigger(ctx.service.broker, s, target, triggerName(s.name, taken), ctx.triggerAuthName));
+  const list = triggers(ctx.service.broker, plan.subscriptions, targets, ctx.triggerAuthName);
   return {
     apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject',
     metadata: metadata(ctx, plan.name, plan.labels),
@@ -91,16 +117,16 @@ export function scaledObject(ctx: SynthContext, plan: UnitPlan): IScaledObject {
       ...fields,
       advanced: {
         ...advanced,
-        // The unit's backlog is the sum over its subscriptions, as the local autoscaler counts it;
+        // nats: the unit's backlog is the sum over its consumers, as the local autoscaler counts it;
         // without a formula the HPA would take the largest single backlog instead.
-        ...(triggers.length > 1 ? {
+        ...(list.length > 1 && ctx.service.broker.kind === 'nats' && targets.backlog ? {
           scalingModifiers: {
-            formula: triggers.map((t) => t.name).join(' + '),
-            target: String(target.backlog), activationTarget: String(target.activation), metricType: 'AverageValue',
+            formula: list.map((x) => x.name).join(' + '),
+            target: String(targets.backlog.value), activationTarget: String(targets.backlog.activation), metricType: 'AverageValue',
           },
         } : {}),
       },
-      triggers,
+      triggers: list,
     },
   };
 }

@@ -66,8 +66,12 @@ export function realtimeUnit(ctx: SynthContext, plan: UnitPlan): K8sObject[] {
 export function workerUnit(ctx: SynthContext, plan: UnitPlan): K8sObject[] {
   const unit = plan.unit;
   if (unit.kind !== 'worker') throw new Error('worker unit expected');
+  if (ctx.service.broker.kind === 'nats' && unit.scale.ageMs !== undefined && plan.autoscaled) {
+    throw new ArchipelagoError('ARCH_E_SYNTH_INVALID',
+      `ScaledObject "${plan.name}": unit "${unit.name}" scales on scale.age, which KEDA cannot read from JetStream (its nats-jetstream scaler reports lag only), so the cluster would scale differently; use scale.backlog on the nats broker`);
+  }
   if (unit.replicas.min === 0 && !plan.autoscaled) {
-    const why = plan.subscriptions.length === 0 ? 'owns no subscription' : 'has no scale.backlog target (synth emits backlog triggers only)';
+    const why = plan.subscriptions.length === 0 ? 'owns no subscription' : 'has no scale.backlog or scale.age target';
     throw new ArchipelagoError('ARCH_E_SYNTH_INVALID',
       `Deployment "${plan.name}": unit "${unit.name}" scales to zero (replicas.min 0) but ${why}, so no trigger could ever wake it`);
   }

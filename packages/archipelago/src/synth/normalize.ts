@@ -131,7 +131,7 @@ function isAutoscaled(unit: ResolvedUnit, subscriptions: number): boolean {
       return unit.replicas.max > unit.replicas.min && (s.cpu !== undefined || s.memory !== undefined || s.connections !== undefined);
     }
     case 'worker':
-      return subscriptions > 0 && unit.scale.backlog !== undefined && (unit.replicas.max > unit.replicas.min || unit.replicas.min === 0);
+      return subscriptions > 0 && (unit.scale.backlog !== undefined || unit.scale.ageMs !== undefined) && (unit.replicas.max > unit.replicas.min || unit.replicas.min === 0);
     default: return false;
   }
 }

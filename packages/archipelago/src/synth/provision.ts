@@ -8,7 +8,7 @@ import type { IJob, K8sObject } from './types.js';
 
 export const PROVISION_GROUP = 'provision';
 /** The service-wide settings of a unit's ConfigMap; the rest (unit name, admin port, env) is the unit's own. */
-const SHARED_CONFIG = ['NODE_ENV', 'ARCHIPELAGO_SERVICE', 'ARCHIPELAGO_ENVIRONMENT'];
+const SHARED_CONFIG = ['NODE_ENV', 'ARCHIPELAGO_SERVICE', 'ARCHIPELAGO_ENVIRONMENT', 'ARCHIPELAGO_HOST'];
 
 export function provisionObjects(ctx: SynthContext): K8sObject[] {
   // Any unit's plan carries the service's image and database settings; the Job takes only the platform's secrets.

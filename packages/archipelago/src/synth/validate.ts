@@ -11,7 +11,7 @@ import type { IPodSpec } from 'kubernetes-models/v1';
 import { ArchipelagoError } from '../errors.js';
 import type { SubscriptionSpec } from '../messaging/broker.js';
 import type { ResolvedService } from '../service/types.js';
-import { trigger } from './autoscale.js';
+import { triggers } from './autoscale.js';
 import { RUN_ON_LABEL } from './kinds.js';
 import { NATS_SECRET, PLATFORM_SECRET } from './normalize.js';
 import { PROVISION_GROUP } from './provision.js';
@@ -80,19 +80,22 @@ export function checkRules(objects: readonly K8sObject[], service: ResolvedServi
     if (target.spec?.replicas !== undefined) refuse(target, 'spec.replicas', `must be absent: ${describe(o)} owns the replica count`);
   }
 
-  // Each trigger counts a subscription of the unit it scales, never another unit's backlog.
+  // Each trigger counts the subscriptions of the unit it scales, never another unit's backlog.
   for (const o of objects) {
     if (o.kind !== 'ScaledObject') continue;
     const unit = unitOf(byName.get(o.spec?.scaleTargetRef.name)!);
     const own = (unit ? subscriptions.get(unit) : undefined) ?? [];
-    const expected = new Map(own.map((s) => [signature(trigger(service.broker, s, { backlog: 0, activation: 0 }, '', '').metadata), s.name]));
+    const declared = service.units.find((u) => u.name === unit);
+    const t = declared?.kind === 'worker' ? declared.scale : undefined;
+    const expected = new Map(triggers(service.broker, own, { ...(t?.backlog !== undefined ? { backlog: { value: 0, activation: 0 } } : {}), ...(t?.ageMs !== undefined ? { ageSeconds: 0 } : {}) }, '')
+      .map((x, i) => [signature(x.metadata), service.broker.kind === 'nats' ? `subscription "${own[i]!.name}"` : `${x.name} of subscriptions ${own.map((s) => `"${s.name}"`).join(', ')}`]));
     const seen = new Set<string>();
-    o.spec?.triggers.forEach((t, i) => {
-      const owner = expected.get(signature(t.metadata));
+    o.spec?.triggers.forEach((tr, i) => {
+      const owner = expected.get(signature(tr.metadata));
       if (owner === undefined) refuse(o, `spec.triggers[${i}]`, `does not count a subscription of unit "${unit}" (it owns: ${own.map((s) => s.name).join(', ') || 'none'})`);
       seen.add(owner);
     });
-    for (const s of own) if (!seen.has(s.name)) refuse(o, 'spec.triggers', `has no trigger for subscription "${s.name}" of unit "${unit}"`);
+    for (const [, what] of expected) if (!seen.has(what)) refuse(o, 'spec.triggers', `has no trigger for ${what} of unit "${unit}"`);
   }
 
   // A Service's ports exist on the containers it selects.

@@ -134,6 +134,7 @@ export function createTestBus(opts: TestBusOptions = {}): TestBus {
 }
 
 export { createMemoryBroker, type MemoryBroker } from '../messaging/brokers/memory.js';
+export { startTestDatabase, type TestDatabase, type TestDatabaseOptions } from './database.js';
 
 /**
  * An api unit's Fastify app as its host builds it (strict validation unless the unit opts out,

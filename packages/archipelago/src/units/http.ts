@@ -41,13 +41,19 @@ export function createHttpApp(unit: ResolvedListening, ctx: OwnedContext, replic
   const app = createBareApp(unit, { loggerInstance: ctx.logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
   const probes = new Set([unit.health.liveness, unit.health.readiness, '/metrics']);
   let closing = false;
+  const inFlight = new WeakMap<object, { flight: { handling: boolean; answered: boolean; closed: boolean }; end: () => void }>();
   app.addHook('preClose', (done) => { closing = true; done(); });
 
   app.addHook('onRequest', (req, reply, done) => {
     const path = req.url.split('?')[0]!;
     if (probes.has(path)) return done();
+    // A request stays in flight until its handler has answered, not merely until its client hung
+    // up: a drain must see (and report) handlers still stuck after their clients gave up.
     const started = meter.start();
-    reply.raw.once('close', () => meter.end(started, String(reply.raw.statusCode)));
+    const flight = { handling: false, answered: false, closed: false, ended: false };
+    const end = () => { if (!flight.ended) { flight.ended = true; meter.end(started, String(reply.raw.statusCode)); } };
+    inFlight.set(req, { flight, end });
+    reply.raw.once('close', () => { flight.closed = true; if (!flight.handling || flight.answered) end(); });
     if (replica.draining || closing) {
       // Connection: close makes keep-alive clients reconnect, landing on a replica that is not draining.
       void reply.code(503).header('connection', 'close').header('retry-after', '1').send(DRAINING_BODY);
@@ -56,7 +62,13 @@ export function createHttpApp(unit: ResolvedListening, ctx: OwnedContext, replic
     done();
   });
 
-  app.get(unit.health.liveness, async () => ({ status: 'ok' }));
+  app.addHook('preHandler', (req, _reply, done) => { const f = inFlight.get(req); if (f) f.flight.handling = true; done(); });
+  app.addHook('onSend', (req, _reply, payload, done) => {
+    const f = inFlight.get(req);
+    if (f) { f.flight.answered = true; if (f.flight.closed) f.end(); }
+    done(null, payload);
+  });
+  app.get(unit.health.liveness, async (_req, reply) => (replica.isAlive() ? { status: 'ok' } : reply.code(503).send({ status: 'database pool exhausted' })));
   app.get(unit.health.readiness, async (_req, reply) =>
     replica.isReady() ? { status: 'ready' } : reply.code(503).send({ status: replica.notReadyStatus() }));
   app.get('/metrics', async (_req, reply) => {

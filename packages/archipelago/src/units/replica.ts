@@ -40,6 +40,9 @@ export interface ReplicaOptions {
   exit?: (code: number) => void;
 }
 
+/** How long a pool may fail every acquire before the replica reports itself not alive. */
+export const POOL_STUCK_MS = 30_000;
+
 export const DRAINING_BODY = { error: { code: 'DRAINING', message: 'this replica is shutting down; retry on another' } };
 
 export class Replica {
@@ -52,6 +55,7 @@ export class Replica {
   private loadTimer: NodeJS.Timeout | undefined;
   private dbTimer: NodeJS.Timeout | undefined;
   private databaseUp = true;
+  private poolStuck: (() => number) | undefined;
   private shuttingDown: Promise<number> | undefined;
   private readonly exit: (code: number) => void;
   private readonly livenessPaths: Set<string>;
@@ -113,6 +117,18 @@ export class Replica {
     return !this.draining && this.databaseUp && this.hosts.length > 0 && this.hosts.every((h) => h.host.ready());
   }
 
+  /**
+   * Alive unless the unit's pool has failed every acquire for POOL_STUCK_MS: connections held by
+   * stuck work do not come back by themselves, and a restart (the liveness probe's answer) frees them.
+   */
+  isAlive(): boolean {
+    return (this.poolStuck?.() ?? 0) < POOL_STUCK_MS;
+  }
+
+  watchPool(stuckMs: () => number): void {
+    this.poolStuck = stuckMs;
+  }
+
   /** What a readiness probe's 503 says. */
   notReadyStatus(): string {
     return this.draining ? 'draining' : this.databaseUp ? 'starting' : 'database unavailable';
@@ -169,7 +185,7 @@ export class Replica {
       res.end(typeof body === 'string' ? body : JSON.stringify(body));
     };
     try {
-      if (this.livenessPaths.has(path)) return send(200, { status: 'ok' });
+      if (this.livenessPaths.has(path)) return this.isAlive() ? send(200, { status: 'ok' }) : send(503, { status: 'database pool exhausted' });
       if (this.readinessPaths.has(path)) return this.isReady() ? send(200, { status: 'ready' }) : send(503, { status: this.notReadyStatus() });
       if (path === '/metrics') {
         const m = await this.metrics();

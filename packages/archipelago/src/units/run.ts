@@ -2,7 +2,7 @@
 // or several units sharing one process (`archipelago up --single-process`).
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { createPool } from '../database/pool.js';
+import { createPool, poolStuckMs } from '../database/pool.js';
 import { ArchipelagoError } from '../errors.js';
 import type { Messaging } from '../messaging/facade.js';
 import { createBroker, createMessaging, holderId } from '../messaging/index.js';
@@ -111,6 +111,10 @@ export async function runUnit(opts: RunOptions): Promise<Replica> {
   replica.onClosed(() => broker.close());
   replica.onClosed(() => pool.end());
   replica.watchDatabase(() => pool.query('SELECT 1'));
+  replica.watchPool(() => poolStuckMs(pool));
+  // The broker's tables, stream and connections are ready before the unit's code runs: set up lazily
+  // on a first publish, they would need a connection from the pool that code may have exhausted.
+  await broker.init();
   const messaging = createMessaging(broker, { unit: unit.name, logger, onOverrun: () => replica.abandon() });
   const ctx = createContext({ service, unit, replica: replicaId, databaseUrl: opts.databaseUrl, messaging, pool });
   replica.track(ctx);
@@ -141,6 +145,8 @@ export async function runInProcess(service: ResolvedService, unitNames: readonly
   replica.onClosed(() => broker.close());
   replica.onClosed(() => pool.end());
   replica.watchDatabase(() => pool.query('SELECT 1'));
+  replica.watchPool(() => poolStuckMs(pool));
+  await broker.init();
   await replica.startAdmin();
   for (const [i, unit] of units.entries()) {
     const messaging = createMessaging(broker, { unit: unit.name, logger: logger.child({ unit: unit.name }), onOverrun: () => replica.abandon() });

@@ -46,20 +46,22 @@ const SUBSCHEMA_MAPS = ['properties', 'patternProperties', 'definitions', '$defs
  * A copy of `schema` in which an object that lists its `properties` and says nothing about others
  * refuses them, and every string refuses NUL unless it allows it. Objects that take part in a
  * combination (`allOf` and friends, `$ref`) are left open: closing one branch would refuse the
- * properties another branch declares.
+ * properties another branch declares. `close: false` (headers, which always carry more than a
+ * schema lists) keeps only the NUL rule.
  */
-export function strictSchema(schema: unknown, inCombination = false): unknown {
-  if (Array.isArray(schema)) return schema.map((s) => strictSchema(s, inCombination));
+export function strictSchema(schema: unknown, inCombination = false, close = true): unknown {
+  if (Array.isArray(schema)) return schema.map((s) => strictSchema(s, inCombination, close));
   if (!isSchema(schema)) return schema;
   const out: Schema = { ...schema };
   const combined = inCombination || COMBINATORS.some((k) => k in schema) || '$ref' in schema;
-  for (const k of SUBSCHEMA) if (isSchema(out[k]) || (k === 'items' && Array.isArray(out[k]))) out[k] = strictSchema(out[k]);
-  if (Array.isArray(out.prefixItems)) out.prefixItems = out.prefixItems.map((s) => strictSchema(s));
+  const sub = (s: unknown, inCombo = false) => strictSchema(s, inCombo, close);
+  for (const k of SUBSCHEMA) if (isSchema(out[k]) || (k === 'items' && Array.isArray(out[k]))) out[k] = sub(out[k]);
+  if (Array.isArray(out.prefixItems)) out.prefixItems = out.prefixItems.map((s) => sub(s));
   for (const k of SUBSCHEMA_MAPS) {
-    if (isSchema(out[k])) out[k] = Object.fromEntries(Object.entries(out[k]).map(([name, s]) => [name, strictSchema(s)]));
+    if (isSchema(out[k])) out[k] = Object.fromEntries(Object.entries(out[k]).map(([name, s]) => [name, sub(s)]));
   }
-  for (const k of COMBINATORS) if (Array.isArray(out[k])) out[k] = (out[k] as unknown[]).map((s) => strictSchema(s, true));
-  if (isSchema(out.properties) && !combined && !('additionalProperties' in schema) && !('patternProperties' in schema) && !('unevaluatedProperties' in schema)) {
+  for (const k of COMBINATORS) if (Array.isArray(out[k])) out[k] = (out[k] as unknown[]).map((s) => sub(s, true));
+  if (close && isSchema(out.properties) && !combined && !('additionalProperties' in schema) && !('patternProperties' in schema) && !('unevaluatedProperties' in schema)) {
     out.additionalProperties = false;
   }
   const t = out.type;
@@ -76,7 +78,7 @@ export function strictValidatorCompiler(): FastifySchemaCompiler<unknown> {
   const body = makeAjv(false), other = makeAjv(true);
   return ({ schema, httpPart }) => {
     const ajv = httpPart === 'body' ? body : other;
-    const validate: ValidateFunction = ajv.compile(strictSchema(schema) as Schema);
+    const validate: ValidateFunction = ajv.compile(strictSchema(schema, false, httpPart !== 'headers') as Schema);
     return validate as ReturnType<FastifySchemaCompiler<unknown>>;
   };
 }

@@ -21,15 +21,17 @@ export class SinkBroker implements Broker {
   async init(): Promise<void> {
     await this.pool.query(`CREATE TABLE IF NOT EXISTS cdc_sink (
       seq bigserial PRIMARY KEY, id text NOT NULL, topic text NOT NULL, payload jsonb NOT NULL, published_at timestamptz NOT NULL)`);
+    // Which relay process published each row (a test may have made the table without it).
+    await this.pool.query('ALTER TABLE cdc_sink ADD COLUMN IF NOT EXISTS by int NOT NULL DEFAULT 0');
   }
 
   async publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
     this.publishCalls++;
     if (this.failing) throw new Error('broker unavailable');
     await this.pool.query(
-      `INSERT INTO cdc_sink (id, topic, payload, published_at)
-       SELECT i, $1, p, t FROM unnest($2::text[], $3::jsonb[], $4::timestamptz[]) AS u(i, p, t)`,
-      [topic, messages.map((m) => m.id), messages.map((m) => JSON.stringify(m.payload)), messages.map((m) => m.publishedAt)]);
+      `INSERT INTO cdc_sink (id, topic, payload, published_at, by)
+       SELECT i, $1, p, t, $5 FROM unnest($2::text[], $3::jsonb[], $4::timestamptz[]) AS u(i, p, t)`,
+      [topic, messages.map((m) => m.id), messages.map((m) => JSON.stringify(m.payload)), messages.map((m) => m.publishedAt), process.pid]);
   }
 
   readonly holder = 'sink';

@@ -67,6 +67,23 @@ describe('archipelago init and add', () => {
     expect(usage.code).toBe(2);
   });
 
+  it('add handles every kind, cdc included (no entry file; its tables are required)', async () => {
+    const svc = await init(await freePort());
+    for (const [kind, name] of [['api', 'admin'], ['realtime', 'live'], ['cron', 'nightly'], ['job', 'backfill']] as const) {
+      const r = await cli(svc, ['add', kind, name]);
+      expect(r.code, `${kind}: ${r.stderr}`).toBe(0);
+    }
+    const noTables = await cli(svc, ['add', 'cdc', 'changes']);
+    expect(noTables.code).toBe(2);
+    expect(noTables.stderr).toContain('--tables');
+    const cdc = await cli(svc, ['add', 'cdc', 'changes', '--tables', 'notes']);
+    expect(cdc.code, cdc.stderr).toBe(0);
+    expect(readFileSync(path.join(svc, 'archipelago.config.ts'), 'utf8')).toContain("{ name: 'changes', kind: 'cdc', tables: ['notes'] },");
+    const validated = await cli(svc, ['validate', '--json']);
+    expect(validated.code, validated.stdout + validated.stderr).toBe(0);
+    expect((JSON.parse(validated.stdout) as { ok: boolean }).ok).toBe(true);
+  });
+
   it('appendUnit inserts before the closing bracket of units, keeping indentation and comments', () => {
     const src = `export default defineService({\n  name: 'x',\n  units: [\n    { name: 'a', kind: 'api', entry: 'a.ts', port: 1, tags: ['p]'] } // a ] comment\n  ],\n});\n`;
     const out = appendUnit(src, `{ name: 'b', kind: 'job', entry: 'b.ts' },`);

@@ -9,6 +9,7 @@ import { afterEach, expect, test, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { dockerfile, IMAGE_ENTRYPOINT, synthesize, writeYaml, yamlFiles } from '../../src/synth/index.js';
 import { FIXTURE_ROOT, options, referenceService } from './fixture.js';
+import { TOOLKIT } from '../../src/toolkit.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -39,15 +40,19 @@ test('synth without --out or --dockerfile is a usage error', async () => {
 
 test('the Dockerfile is multi-stage, non-root, and its entrypoint is the CLI the pods pass `run <unit>` to', () => {
   const text = dockerfile(referenceService());
-  expect(text.match(/^FROM node:20-slim/gm)).toHaveLength(2);
-  expect(text).toMatch(/^FROM node:20-slim AS build$/m);
+  expect(text.match(/^FROM node:24-slim/gm)).toHaveLength(2);
+  expect(text).toMatch(/^FROM node:24-slim AS build$/m);
   expect(text).toMatch(/^RUN npm ci$/m);
-  expect(text).toMatch(/^RUN npm prune --omit=dev/m);
+  // One build of the service; the final stage gets its output and production dependencies only.
+  expect(text).toMatch(/^RUN npm run build && mkdir \/image && cp -r dist\/\. \/image\/ /m);
+  expect(text).toMatch(/^RUN npm ci --omit=dev/m);
+  expect(text).toMatch(/^COPY --from=build \/image \/app$/m);
+  expect(text.slice(text.lastIndexOf('FROM'))).not.toMatch(/RUN/);
   expect(text).toMatch(/^USER 1000:1000$/m);
   expect(text).toContain(`ENTRYPOINT ${JSON.stringify(IMAGE_ENTRYPOINT)}`);
   expect(text.indexOf('USER')).toBeGreaterThan(text.lastIndexOf('FROM'));
-  // The entrypoint is this package's bin, installed under node_modules/archipelago.
-  const bin = IMAGE_ENTRYPOINT[1].split('node_modules/archipelago/')[1]!;
+  // The entrypoint is this package's bin, installed under node_modules/<its name>.
+  const bin = IMAGE_ENTRYPOINT[1].split(`node_modules/${TOOLKIT.name}/`)[1]!;
   expect(existsSync(path.resolve(FIXTURE_ROOT, '../../..', bin))).toBe(true);
   const pod = (synthesize(referenceService(), options).objects.find((o) => o.kind === 'Deployment') as any).spec.template.spec.containers[0];
   expect(pod.command).toBeUndefined();
@@ -58,7 +63,9 @@ test('in an npm workspace the build context is the workspace root and the workdi
   const text = dockerfile(referenceService(), { workspace: 'services/app-api', node: 22 });
   expect(text).toMatch(/^FROM node:22-slim AS build$/m);
   expect(text).toMatch(/^COPY \. \.$/m);
-  expect(text.split('\n').filter((l) => l === 'WORKDIR /app/services/app-api').length).toBe(2);
+  // The toolkit is built in the image; the final stage runs from the service's folder.
+  expect(text).toMatch(/^RUN npm run build --workspace packages\/archipelago/m);
+  expect(text.slice(text.lastIndexOf('FROM')).split('\n')).toContain('WORKDIR /app/services/app-api');
 });
 
 test('kubectl\'s kustomize keeps the apply order: deploy Job before every Deployment', async (ctx) => {

@@ -58,10 +58,10 @@ describe('autoscaled ⇒ no replicas', () => {
 });
 
 describe('each subscription ⇒ a trigger on the right unit only', () => {
-  test('every subscription has exactly one trigger, on the ScaledObject of the unit that owns it', () => {
+  test('every subscription is counted by one trigger, on the ScaledObject of the unit that owns it', () => {
     for (const [unit, subs] of referenceSubscriptions) {
       const so = get(result.objects as K8sObject[], 'ScaledObject', `app-api-${unit}`);
-      expect(so.spec.triggers).toHaveLength(subs.length);
+      expect(so.spec.triggers).toHaveLength(1);
       for (const s of subs) {
         const mine = result.objects.filter((o) => o.kind === 'ScaledObject').filter((o: any) => o.spec.triggers.some((t: any) => t.metadata.query.includes(`'${s.name}'`)));
         expect(mine.map((o) => o.metadata?.name)).toEqual([`app-api-${unit}`]);
@@ -72,20 +72,31 @@ describe('each subscription ⇒ a trigger on the right unit only', () => {
     const objs = copy();
     const stolen = get(objs, 'ScaledObject', 'app-api-digest').spec.triggers[0];
     get(objs, 'ScaledObject', 'app-api-background').spec.triggers.push(stolen);
-    expectRefusal(check(objs), /ScaledObject "app-api-background": spec\.triggers\[2\] does not count a subscription of unit "background"/);
+    expectRefusal(check(objs), /ScaledObject "app-api-background": spec\.triggers\[1\] does not count a subscription of unit "background"/);
   });
   test('refuses a subscription left without a trigger', () => {
     const objs = copy();
     get(objs, 'ScaledObject', 'app-api-background').spec.triggers.pop();
-    expectRefusal(check(objs), /has no trigger for subscription "notify-comment"/);
+    expectRefusal(check(objs), /has no trigger for backlog of subscriptions "post-counters", "notify-comment"/);
   });
   test('refuses a worker that scales to zero with nothing to wake it', () => {
     expectRefusal(() => synthesize(service, { ...options, subscriptions: new Map([['background', referenceSubscriptions.get('background')!]]) }),
       /Deployment "app-api-digest": .*no trigger could ever wake it/);
   });
-  test('refuses a worker at zero whose only target synth cannot emit', () => {
+  test('a worker at zero scaled on age alone gets an age trigger (postgres)', () => {
     const ageOnly = referenceService({ units: [{ name: 'digest', kind: 'worker', entry: 'src/units/digest.ts', replicas: { min: 0, max: 3 }, scale: { age: '5m' } }] });
-    expectRefusal(() => synthesize(ageOnly, options), /Deployment "app-api-digest": .*has no scale\.backlog target/);
+    const so = get(synthesize(ageOnly, options).objects as K8sObject[], 'ScaledObject', 'app-api-digest');
+    expect(so.spec.triggers).toEqual([expect.objectContaining({ type: 'postgresql', name: 'age', metricType: 'Value', metadata: expect.objectContaining({ targetQueryValue: '300', activationTargetQueryValue: '300' }) })]);
+  });
+  test('refuses an age target on the nats broker, which KEDA cannot read', () => {
+    const ageOnNats = referenceService({ broker: 'nats', units: [{ name: 'digest', kind: 'worker', entry: 'src/units/digest.ts', replicas: { min: 0, max: 3 }, scale: { backlog: 20, age: '5m' } }] });
+    expectRefusal(() => synthesize(ageOnNats, options), /ScaledObject "app-api-digest": .*scale\.age.*nats/);
+  });
+  test('refuses a worker whose age trigger was dropped', () => {
+    const both = referenceService({ units: [{ name: 'digest', kind: 'worker', entry: 'src/units/digest.ts', replicas: { min: 0, max: 3 }, scale: { backlog: 20, age: '5m' } }] });
+    const objs = structuredClone(synthesize(both, options).objects) as K8sObject[];
+    get(objs, 'ScaledObject', 'app-api-digest').spec.triggers.pop();
+    expectRefusal(() => checkRules(objs, both, referenceSubscriptions), /has no trigger for age of subscriptions "digest-send"/);
   });
 });
 

@@ -37,11 +37,11 @@ describe('per kind', () => {
   test('worker: a ScaledObject with min/max, polling, cooldown, fallback and activation', () => {
     const so = find('ScaledObject', 'app-api-background');
     expect(so.spec).toMatchObject({ minReplicaCount: 1, maxReplicaCount: 10, pollingInterval: 5, cooldownPeriod: 120, fallback: { replicas: 2 } });
-    expect(so.spec.triggers.map((t: any) => [t.type, t.metadata.targetQueryValue, t.metadata.activationTargetQueryValue])).toEqual([
-      ['postgresql', '100', '5'], ['postgresql', '100', '5'],
+    // Two subscriptions: one trigger counting both, so the unit scales on their sum, as locally.
+    expect(so.spec.triggers.map((t: any) => [t.type, t.metricType, t.metadata.query, t.metadata.targetQueryValue, t.metadata.activationTargetQueryValue])).toEqual([
+      ['postgresql', 'AverageValue', "SELECT count(*) FROM archipelago.queue WHERE subscription IN ('post-counters', 'notify-comment')", '100', '5'],
     ]);
-    // Two subscriptions: the unit scales on their sum, as locally.
-    expect(so.spec.advanced.scalingModifiers).toMatchObject({ formula: 'post_counters + notify_comment', target: '100' });
+    expect(so.spec.advanced.scalingModifiers).toBeUndefined();
     expect(find('ScaledObject', 'app-api-digest').spec.minReplicaCount).toBe(0);
   });
 

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBareApp } from '../../src/units/http.js';
 import { strictSchema } from '../../src/units/validation.js';
+import { rawRequest as raw } from '../support/raw-http.js';
 
 const schema = {
   body: {
@@ -22,6 +23,7 @@ function build(opts: { validation?: 'strict' | 'fastify'; trustProxy?: string[] 
   const app = createBareApp({ validation: opts.validation ?? 'strict', trustProxy: opts.trustProxy ?? [] }, { logger: false, bodyLimit: 1024 });
   app.post('/things/:id', { schema }, async (req) => ({ body: req.body, query: req.query, params: req.params }));
   app.get('/ip', async (req) => ({ ip: req.ip }));
+  app.get('/version', { schema: { headers: { type: 'object', properties: { 'x-version': { type: 'integer' } } } } }, async (req) => ({ v: req.headers['x-version'] }));
   app.get('/boom', async () => { throw new Error('password=hunter2'); });
   return app;
 }
@@ -83,6 +85,13 @@ describe('strict validation (the default)', () => {
     expect(p.json().error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'params.id' });
   });
 
+  it('checks declared headers without refusing the others every request carries', async () => {
+    const ok = await app.inject({ method: 'GET', url: '/version', headers: { 'x-version': '3', 'user-agent': 'test' } });
+    expect(ok.json()).toEqual({ v: 3 });
+    const bad = await app.inject({ method: 'GET', url: '/version', headers: { 'x-version': 'three' } });
+    expect(bad.json().error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'headers.x-version' });
+  });
+
   it('closes only objects that say nothing about other properties, and leaves combinations open', () => {
     const s = strictSchema({ type: 'object', properties: { a: { type: 'string' }, b: { type: 'object', additionalProperties: true, properties: {} } },
       allOf: [{ properties: { c: {} } }] }) as any;
@@ -105,22 +114,6 @@ describe("validation: 'fastify' (the opt-out)", () => {
     expect((await post(app, { title: 'a\nb' })).body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'body.title' });
   });
 });
-
-/** Sends raw bytes and reads the whole answer (the server closes after an error). */
-function raw(port: number, request: string | Buffer): Promise<{ status: number; headers: string; body: any }> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1');
-    let data = '';
-    s.on('data', (d) => { data += d; });
-    s.on('error', reject);
-    s.on('close', () => {
-      const [head = '', ...rest] = data.split('\r\n\r\n');
-      const body = rest.join('\r\n\r\n');
-      resolve({ status: Number(head.split(' ')[1]), headers: head, body: body ? JSON.parse(body) : undefined });
-    });
-    s.end(request);
-  });
-}
 
 describe('errors before and after routing, over a real socket', () => {
   const app = build();
