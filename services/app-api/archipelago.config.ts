@@ -1,5 +1,5 @@
 // The app-api service: one codebase, every unit kind, each scaled on its own signal.
-import { defineService } from 'archipelago';
+import { defineService } from 'archipelago-toolkit';
 
 export default defineService({
   name: 'app-api',

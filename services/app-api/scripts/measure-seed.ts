@@ -1,6 +1,6 @@
 import path from 'node:path';
 import pg from 'pg';
-import { migrate } from 'archipelago';
+import { migrate } from 'archipelago-toolkit';
 import { startEmbedded } from '../../../packages/archipelago/src/database/index.js';
 import { seed } from '../src/domain/seed.js';
 

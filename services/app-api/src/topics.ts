@@ -1,5 +1,5 @@
 // The topics the units share: row changes from the `changes` cdc unit, live events, digest batches.
-import { changeTopicName, topic } from 'archipelago';
+import { changeTopicName, topic } from 'archipelago-toolkit';
 import { z } from 'zod';
 
 const row = z.record(z.string(), z.unknown());

@@ -3,7 +3,7 @@
 // A's WebSocket channel); each attempt is refused or acts on B's own rows only, and A's rows are
 // byte for byte what they were.
 import { Writable } from 'node:stream';
-import { loadService, unitByName, type RealtimeDefinition, type ResolvedRealtimeUnit } from 'archipelago';
+import { loadService, unitByName, type RealtimeDefinition, type ResolvedRealtimeUnit } from 'archipelago-toolkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createMemoryBroker, createMessaging } from '../../../packages/archipelago/src/messaging/index.js';

@@ -1,6 +1,6 @@
 // The background unit's effects on a real database: counters, reputation, aggregated
 // notifications, idempotence under redelivery and under concurrent deliveries.
-import type { Delivery } from 'archipelago';
+import type { Delivery } from 'archipelago-toolkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleChange } from '../src/units/background.js';
 import type { Change } from '../src/topics.js';

@@ -8,8 +8,8 @@ import path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadService } from 'archipelago';
-import { ArchipelagoService } from 'archipelago/pulumi';
+import { loadService } from 'archipelago-toolkit';
+import { ArchipelagoService } from 'archipelago-toolkit/pulumi';
 import * as credentials from '../src/domain/demo-credentials.js';
 import { SERVICE_ROOT } from './support/context.js';
 

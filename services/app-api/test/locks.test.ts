@@ -3,7 +3,7 @@
 // every worker's start; now each is derived from its own name and the worker starts at once.
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPool } from 'archipelago';
+import { createPool } from 'archipelago-toolkit';
 import { createPostgresBroker } from '../../../packages/archipelago/src/messaging/index.js';
 import demoSeed from '../src/jobs/demo-seed.js';
 import { migratedDatabase, unitContext } from './support/context.js';

@@ -1,7 +1,7 @@
 // The realtime unit's own logic: token lookup (header or query), client messages, fan-out to channels.
 // (Sockets, heartbeats and buffer limits belong to the toolkit's realtime host.)
 import type { IncomingMessage } from 'node:http';
-import type { Connection, RealtimeHub } from 'archipelago';
+import type { Connection, RealtimeHub } from 'archipelago-toolkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSession, type Principal } from '../src/domain/sessions.js';
 import definition, { fanOut, onMessage, tokenOf } from '../src/units/realtime.js';

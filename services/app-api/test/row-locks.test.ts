@@ -1,7 +1,7 @@
 // Issue 14, finding 9: an author bookmarking their own post while the background worker applies an
 // upvote of it. The worker's steps run by hand in one transaction, so the interleaving that
 // deadlocked (bookmark: user then post; worker: post then user) happens every time, not by luck.
-import { transaction } from 'archipelago';
+import { transaction } from 'archipelago-toolkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyChange, refreshPost, refreshReputation } from '../src/domain/effects.js';
 import { apiHarness, type ApiHarness } from './support/api.js';

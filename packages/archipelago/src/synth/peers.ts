@@ -1,4 +1,4 @@
-// Loads `@pulumi/*`, the optional peer dependencies of `archipelago/pulumi`: a service that writes
+// Loads `@pulumi/*`, the optional peer dependencies of `archipelago-toolkit/pulumi`: a service that writes
 // YAML never installs them, and one that imports the component without them is told what to install.
 import { ArchipelagoError } from '../errors.js';
 
@@ -14,7 +14,7 @@ export async function loadPeers<T extends readonly unknown[]>(specifiers: readon
   });
   if (missing.length > 0) {
     throw new ArchipelagoError('ARCH_E_PEER_MISSING',
-      `archipelago/pulumi needs ${missing.join(' and ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed: run \`npm install ${specifiers.join(' ')}\``);
+      `archipelago-toolkit/pulumi needs ${missing.join(' and ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed: run \`npm install ${specifiers.join(' ')}\``);
   }
   const failed = loaded.find((r) => r.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;

@@ -1,4 +1,4 @@
-// `archipelago/pulumi`: the same objects as the YAML output, created by a Pulumi component on
+// `archipelago-toolkit/pulumi`: the same objects as the YAML output, created by a Pulumi component on
 // @pulumi/kubernetes, with deploy Jobs first and every workload depending on them.
 import type * as pulumi from '@pulumi/pulumi';
 import type * as k8s from '@pulumi/kubernetes';

@@ -1,4 +1,4 @@
-// Testing helpers for services (`archipelago/testing`): run a worker's handlers in-process on the
+// Testing helpers for services (`archipelago-toolkit/testing`): run a worker's handlers in-process on the
 // in-memory broker, publish, and wait until every subscription on the topic has handled the message;
 // build an api unit's app for `inject()`.
 import { randomUUID } from 'node:crypto';

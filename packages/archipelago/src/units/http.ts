@@ -27,7 +27,7 @@ export function httpOptions(unit: Pick<ResolvedListening, 'trustProxy'>): Fastif
 
 /**
  * A Fastify instance configured as the unit's host configures it, without health routes or
- * metering: what `archipelago/testing` hands to tests, and the base of `createHttpApp`.
+ * metering: what `archipelago-toolkit/testing` hands to tests, and the base of `createHttpApp`.
  */
 export function createBareApp(unit: Pick<ResolvedListening, 'trustProxy' | 'validation'>, opts: FastifyServerOptions = {}): FastifyInstance {
   const app = Fastify({ ...httpOptions(unit), ...opts });

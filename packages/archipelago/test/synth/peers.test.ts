@@ -1,4 +1,4 @@
-// `archipelago/pulumi` loads @pulumi/* as optional peers: without them the import fails with a coded
+// `archipelago-toolkit/pulumi` loads @pulumi/* as optional peers: without them the import fails with a coded
 // error naming what to install; any other load failure is passed on unchanged.
 import { describe, expect, it } from 'vitest';
 import { loadPeers, PULUMI_PEERS } from '../../src/synth/peers.js';

@@ -1,7 +1,7 @@
 // JSON schemas of the public API: Fastify validates with them and the OpenAPI document shows them.
 // The toolkit validates strictly (no coercion, unknown properties refused, no NUL in any string);
 // `single-line` refuses control characters in text that may reach a header, a subject or a log line.
-import { SINGLE_LINE } from 'archipelago';
+import { SINGLE_LINE } from 'archipelago-toolkit';
 
 const id = { type: 'string', pattern: '^[1-9][0-9]{0,17}$', description: 'numeric id' } as const;
 const tag = { type: 'string', minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9][A-Za-z0-9+#.-]*$' } as const;

@@ -1,7 +1,7 @@
 // The cleanup cron: deletes read notifications after 30 days, any after 90, expired sessions and
 // old processed-change keys (redeliveries come within minutes, not weeks), digest sends after 90
 // days or once their user is gone.
-import { task } from 'archipelago';
+import { task } from 'archipelago-toolkit';
 
 export const CLEANUP = [
   ['notifications', `DELETE FROM notifications WHERE (read_at IS NOT NULL AND updated_at < now() - interval '30 days') OR updated_at < now() - interval '90 days'`],

@@ -1,5 +1,5 @@
 // The trending cron: scores last week's posts by engagement decayed with age (a gravity formula).
-import { task } from 'archipelago';
+import { task } from 'archipelago-toolkit';
 
 export const TRENDING_SQL = `
   WITH scored AS (

@@ -1,7 +1,7 @@
 // The weekly-digest cron, run hourly: queues the users whose local time is Monday morning (see
 // dueZones and claimZone) onto the `digest` topic in batches, one transaction per time zone.
 // `-- --all` (or DIGEST_ANY_TIME=1) ignores the local time, for demos and tests.
-import { task, transaction, type UnitContext } from 'archipelago';
+import { task, transaction, type UnitContext } from 'archipelago-toolkit';
 import { claimZone, dueZones } from '../domain/digest.js';
 import { digest, type DigestBatch } from '../topics.js';
 

@@ -1,6 +1,6 @@
 // The weekly digest: who gets one this week, what is in it, and sending it at most once.
 import { readFileSync } from 'node:fs';
-import type { Queryable } from 'archipelago';
+import type { Queryable } from 'archipelago-toolkit';
 import { mailProblem, type Mail } from './mime.js';
 import { compile } from './template.js';
 import { SendError, type Transport } from './transport.js';

@@ -1,7 +1,7 @@
 // What the background unit does with a row change: counters, reputation, notifications.
 // Counters and reputation are recomputed from the rows (so order and replays do not matter);
 // notifications are guarded by `processed_changes`, written in the same transaction as the effect.
-import type { Queryable } from 'archipelago';
+import type { Queryable } from 'archipelago-toolkit';
 import type { Change, LiveEvent } from '../topics.js';
 import { getNotification, recordActivity } from './notifications.js';
 

@@ -1,5 +1,5 @@
 // Upvotes, comments and bookmarks: each row belongs to the user who made it.
-import type { Queryable } from 'archipelago';
+import type { Queryable } from 'archipelago-toolkit';
 import { notFound } from './errors.js';
 import { assertPostExists, encodeCursor, decodeCursor, POST_COLUMNS, toPost, type Page, type Post } from './posts.js';
 

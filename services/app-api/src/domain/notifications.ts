@@ -1,5 +1,5 @@
 // Notifications, aggregated per (recipient, post, kind, hour): one row counts the distinct actors.
-import type { Queryable } from 'archipelago';
+import type { Queryable } from 'archipelago-toolkit';
 
 export type NotificationKind = 'upvote' | 'comment';
 

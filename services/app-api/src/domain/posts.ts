@@ -1,5 +1,5 @@
 // Posts: creation, reading and the personalised feed with keyset pagination on (created_at, id).
-import type { Queryable } from 'archipelago';
+import type { Queryable } from 'archipelago-toolkit';
 import { ApiError, notFound } from './errors.js';
 import { normaliseTags } from './users.js';
 

@@ -2,7 +2,7 @@
 // rather than per process. The plugin ships an in-memory store and a Redis one; the service's
 // only shared state is its database, so this is the plugin's store contract over one upsert.
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
-import type { Queryable } from 'archipelago';
+import type { Queryable } from 'archipelago-toolkit';
 
 const INCR = `INSERT INTO rate_limits AS r (key, window_ends, hits) VALUES ($1, now() + $2 * interval '1 millisecond', 1)
   ON CONFLICT (key) DO UPDATE SET

@@ -1,6 +1,6 @@
 // Bearer tokens: random, stored only as their SHA-256, with an expiry.
 import { createHash, randomBytes } from 'node:crypto';
-import type { Queryable } from 'archipelago';
+import type { Queryable } from 'archipelago-toolkit';
 
 export const SESSION_TTL_DAYS = 30;
 const TOKEN = /^ak_[A-Za-z0-9_-]{43}$/;

@@ -1,5 +1,5 @@
 // Users: sign-up, login, profile and preferences.
-import type { Queryable } from 'archipelago';
+import type { Queryable } from 'archipelago-toolkit';
 import { ApiError, notFound } from './errors.js';
 import { DECOY_HASH, hashPassword, verifyPassword } from './passwords.js';
 

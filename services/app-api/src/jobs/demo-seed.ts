@@ -1,7 +1,7 @@
 // The demo-seed job (on deploy, local only): on an empty database, a small data set and a `demo`
 // account with a known password, so that `npm start` has something to show. Never touches a
 // database that already has users, and never exists outside `archipelago up` (`localOnly`).
-import { advisoryLockKey, migrate, task } from 'archipelago';
+import { advisoryLockKey, migrate, task } from 'archipelago-toolkit';
 import { DEMO_LOGIN, DEMO_PASSWORD } from '../domain/demo-credentials.js';
 import { seed } from '../domain/seed.js';
 import { signup } from '../domain/users.js';

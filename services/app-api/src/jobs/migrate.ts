@@ -1,5 +1,5 @@
 // The migrate job (runs on deploy, before the long-running units): applies migrations/*.sql.
-import { migrate, task } from 'archipelago';
+import { migrate, task } from 'archipelago-toolkit';
 
 export default task(async (ctx) => {
   const url = ctx.config.DATABASE_URL ?? process.env.DATABASE_URL;

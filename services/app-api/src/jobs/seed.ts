@@ -1,6 +1,6 @@
 // The seed job: `archipelago job run seed -- --users 350000 [--copy]` generates realistic users,
 // follows, posts, upvotes, comments and bookmarks, with a progress bar on stderr.
-import { task } from 'archipelago';
+import { task } from 'archipelago-toolkit';
 import { seed } from '../domain/seed.js';
 import { progressBar } from './progress.js';
 

@@ -2,7 +2,7 @@
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { api, type UnitContext } from 'archipelago';
+import { api, type UnitContext } from 'archipelago-toolkit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { S } from '../api/schemas.js';
 import { ApiError, unauthorized } from '../domain/errors.js';

@@ -1,6 +1,6 @@
 // The background worker: turns row changes of upvotes, comments and posts into counters,
 // reputation and aggregated notifications, then tells the realtime unit (broadcast on `live`).
-import { subscribe, transaction, worker, type Delivery, type UnitContext } from 'archipelago';
+import { subscribe, transaction, worker, type Delivery, type UnitContext } from 'archipelago-toolkit';
 import { applyChange } from '../domain/effects.js';
 import { changes, live, type Change } from '../topics.js';
 

@@ -1,6 +1,6 @@
 // The digest worker: each message is a batch of users; each gets the week's top posts in their
 // tags, rendered from templates compiled once, sent through the transport, recorded at most once.
-import { subscribe, worker, type Delivery, type UnitContext } from 'archipelago';
+import { subscribe, worker, type Delivery, type UnitContext } from 'archipelago-toolkit';
 import { selectDigests, sendDigests, type SendOutcome } from '../domain/digest.js';
 import { transportFor, type Transport } from '../domain/transport.js';
 import { digest, type DigestBatch } from '../topics.js';

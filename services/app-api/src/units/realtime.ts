@@ -2,7 +2,7 @@
 // Each user's connections join `user:<id>`; `{ "type": "subscribe", "post": "<id>" }` joins
 // `post:<id>`. Events arrive as `live` broadcasts from the background unit.
 import type { IncomingMessage } from 'node:http';
-import { realtime, type Connection, type RealtimeHub } from 'archipelago';
+import { realtime, type Connection, type RealtimeHub } from 'archipelago-toolkit';
 import { bearer, principalFor, type Principal } from '../domain/sessions.js';
 import { live, type LiveEvent } from '../topics.js';
 

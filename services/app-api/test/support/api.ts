@@ -1,5 +1,5 @@
 // An api unit app over app.inject() on a real, migrated database, with small helpers to call it.
-import { apiApp } from 'archipelago/testing';
+import { apiApp } from 'archipelago-toolkit/testing';
 import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
 import apiUnit from '../../src/units/api.js';

@@ -1,7 +1,7 @@
 // Test support: a migrated database of its own per test file and a UnitContext over a real pg pool.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createPool, loadService, migrate, unitByName, type Topic, type UnitContext } from 'archipelago';
+import { createPool, loadService, migrate, unitByName, type Topic, type UnitContext } from 'archipelago-toolkit';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { createTestDatabase } from '../../../../packages/archipelago/test/support/db.js';
