@@ -3,6 +3,7 @@
 import type { Worker } from 'node:cluster';
 import type { ResolvedService, ResolvedUnit } from '../service/types.js';
 import { isReplicaMessage, type ReplicaMessage } from '../units/ipc.js';
+import { holderId } from '../messaging/common.js';
 import type { LogMux } from './logs.js';
 import { backoffDelay, probe, type Tuning } from './probes.js';
 import { forkUnit, signal, terminate, exited } from './spawn.js';
@@ -15,6 +16,8 @@ export interface ReplicaContext {
   logs: LogMux;
   tuning: Tuning;
   databaseUrl: string;
+  /** Ends the leases a gone replica process held (its holder id), so its messages are redelivered now. */
+  releaseLeases?: (holder: string) => Promise<number>;
 }
 
 export class ReplicaSlot {
@@ -177,6 +180,7 @@ export class ReplicaSlot {
     const reason = this.pendingReason ?? (sig ? `killed by ${sig}` : `exited with code ${code}`);
     this.pendingReason = undefined;
     s.lastExit = { code, signal: sig, at: new Date().toISOString(), reason };
+    if (s.pid !== null) this.releaseLeases(s.pid);
     s.pid = null;
     s.inFlight = 0;
     s.connections = 0;
@@ -210,6 +214,15 @@ export class ReplicaSlot {
    */
   hold(): void {
     this.removing = true;
+  }
+
+  /** The process is gone, whatever ended it: nobody will finish or give back what it held. */
+  private releaseLeases(pid: number): void {
+    const { releaseLeases, logs, unit } = this.ctx;
+    if (!releaseLeases || unit.kind !== 'worker') return;
+    void releaseLeases(holderId(this.status.id, pid)).then(
+      (n) => { if (n > 0) logs.info(`${this.status.id}: released ${n} message lease${n === 1 ? '' : 's'} it held`, { unit: unit.name }); },
+      (e: unknown) => logs.warn(`${this.status.id}: could not release its message leases (they lapse on their own): ${(e as Error).message}`, { unit: unit.name }));
   }
 
   /** Takes the replica out for good: SIGTERM, its grace to drain, then SIGKILL. */

@@ -2,6 +2,7 @@
 // minimum, crons, probes and restarts, the autoscaler loop, the control endpoint, ordered shutdown.
 import cluster from 'node:cluster';
 import { ArchipelagoError } from '../errors.js';
+import type { Broker } from '../messaging/broker.js';
 import { forEnvironment, LOCAL_ENVIRONMENT } from '../service/environments.js';
 import type { ResolvedService, ResolvedUnit, ResolvedJobUnit } from '../service/types.js';
 import { AutoscaleLoop, type BacklogReader } from './autoscale.js';
@@ -99,7 +100,7 @@ export class Supervisor {
       await this.runDeployJobs(units);
       await this.prepareCapture(units);
       await this.provision();
-      const ctx = { service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.db.url };
+      const ctx = { service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.db.url, releaseLeases: (h: string) => this.releaseLeases(h) };
       // Read the catalog and prepare the broker while the replicas start, not before.
       const reader = this.opts.readBacklog ? Promise.resolve(this.opts.readBacklog) : this.brokerBacklog();
       this.backlogReady = reader;
@@ -149,6 +150,16 @@ export class Supervisor {
     } finally {
       await client.end().catch(() => {});
     }
+  }
+
+  private leaseBroker: Broker | undefined;
+  /** A broker of its own for releasing dead replicas' leases, opened on the first exit that needs one. */
+  private async releaseLeases(holder: string): Promise<number> {
+    if (!this.leaseBroker) {
+      const { createBroker } = await import('../messaging/index.js');
+      this.leaseBroker ??= createBroker(this.service, { databaseUrl: this.databaseUrl, warn: (m) => this.logs.warn(`broker: ${m}`) });
+    }
+    return this.leaseBroker.releaseHolder(holder);
   }
 
   /** Every declared subscription exists before any unit starts, whatever `--only` says: none loses messages. */
@@ -244,6 +255,7 @@ export class Supervisor {
       await Promise.all([...this.jobs].map((j) => j.stop(5000, 'failed')));
       await this.backlogReady?.catch(() => {});
       await this.closeBroker?.().catch(() => {});
+      await this.leaseBroker?.close().catch(() => {});
       await this.control?.close();
       await this.db?.stop();
       this.logs.info('stopped');
