@@ -12,6 +12,7 @@ import { RUN_ON_LABEL } from './kinds.js';
 import { loadPeers, PULUMI_PEERS } from './peers.js';
 import { PRIORITY_GROUP, SHARED_GROUP, synthesize } from './synthesize.js';
 import type { K8sObject } from './types.js';
+import { lint } from './lint.js';
 import { validateSchemas } from './validate.js';
 
 export type { K8sObject } from './types.js';
@@ -107,6 +108,7 @@ function objectsFor(service: ResolvedService, subscriptions: ReadonlyMap<string,
   const transform = args.transform ?? ((o: K8sObject) => o);
   const groups = result.groups.map((g) => ({ name: g.name, objects: g.objects.map((o) => transform(structuredClone(o))) }));
   validateSchemas(groups.flatMap((g) => g.objects));
+  lint(groups.flatMap((g) => g.objects));
   return { groups, omitted: result.omitted };
 }
 

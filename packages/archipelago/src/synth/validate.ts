@@ -12,6 +12,7 @@ import { ArchipelagoError } from '../errors.js';
 import type { SubscriptionSpec } from '../messaging/broker.js';
 import type { ResolvedService } from '../service/types.js';
 import { triggers } from './autoscale.js';
+import { lint } from './lint.js';
 import { RUN_ON_LABEL } from './kinds.js';
 import { NATS_SECRET, PLATFORM_SECRET } from './normalize.js';
 import { PROVISION_GROUP } from './provision.js';
@@ -140,13 +141,8 @@ export function checkRules(objects: readonly K8sObject[], service: ResolvedServi
     }
   });
 
-  // Names Kubernetes would reject only at apply time.
-  for (const o of objects) {
-    const name = o.metadata?.name ?? '';
-    const max = o.kind === 'CronJob' ? 52 : o.kind === 'Service' || o.kind === 'Job' || o.kind === 'Deployment' ? 63 : 253;
-    if (name.length > max) refuse(o, 'metadata.name', `("${name}") is longer than ${max} characters`);
-    if (o.kind === 'Service' && !/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name)) refuse(o, 'metadata.name', `("${name}") must start with a letter (DNS-1035)`);
-  }
+  // Names, labels, selectors, unknown fields and the autoscalers' own invariants.
+  lint(objects);
 }
 
 /** What identifies a trigger's source, whatever its target numbers. */

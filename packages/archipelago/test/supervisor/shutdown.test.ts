@@ -27,6 +27,8 @@ describe('archipelago up: Ctrl-C', () => {
     expect(await u.sup.exited).toBe(0);
     const out = u.sup.output();
     expect(out).not.toMatch(/Connection terminated unexpectedly|terminating connection due to administrator command/);
+    // Not a crash: nothing restarted, no replica died of an error mid-drain.
+    expect(out).not.toMatch(/restarting in|uncaught exception|unhandled rejection/);
     // Reverse declaration order, each unit drained before the next is stopped, the database last.
     const stopping = ['changes', 'slowpoke', 'web'].map((n) => indexOf(out, new RegExp(`stopping ${n}$`)));
     expect(stopping.every((i) => i >= 0)).toBe(true);
@@ -59,5 +61,15 @@ describe('archipelago up: Ctrl-C', () => {
     expect(await u.sup.exited).toBe(130);
     await waitFor('no survivors', () => groupMembers(u.sup.pid).length === 0 && !alive(postmaster), 15_000);
     expect(u.sup.output()).not.toMatch(/embedded PostgreSQL stopped/);
+  });
+
+  it('leaves no process, the database neither, when the supervisor itself is SIGKILLed', async () => {
+    const u = await ups.start();
+    const postmaster = postmasterPid(u.dir);
+    expect(alive(postmaster)).toBe(true);
+    process.kill(u.sup.pid, 'SIGKILL');
+    await u.sup.exited;
+    // The replicas lose their IPC channel; the database, outside the group, gets its parent-death signal.
+    await waitFor('no survivors', () => groupMembers(u.sup.pid).length === 0 && !alive(postmaster), 60_000);
   });
 });
