@@ -42,6 +42,7 @@ export const codes = {
   ARCH_E_SCALE_RANGE: 'a manual scale is outside replicas.min..max',
   ARCH_E_INIT_EXISTS: 'the target folder already holds a service',
   ARCH_E_SUPERVISOR_RUNNING: 'a supervisor already runs for this service',
+  ARCH_E_SECRET_MISSING: 'a unit declares a required secret that is not set',
   ARCH_E_CONSOLE_TOKEN: 'a console action came without the per-run token',
   ARCH_E_CONSOLE_ORIGIN: 'a console request came from another origin or host',
   ARCH_E_CONSOLE_PORT: 'the console port is in use',

@@ -6,6 +6,7 @@ import { ArchipelagoError } from '../errors.js';
 import { findConfig, loadService, unitByName } from '../service/load.js';
 import { control } from '../supervisor/control.js';
 import { readDatabaseFile } from '../supervisor/database.js';
+import { checkSecrets, localUnitEnv } from '../supervisor/env.js';
 import { BIN } from '../supervisor/spawn.js';
 import { parseArgs, type Command } from './main.js';
 
@@ -29,9 +30,11 @@ const command: Command = {
     const { service } = await loadService(configPath);
     const unit = unitByName(service, name);
     if (unit.kind !== 'job') throw new ArchipelagoError('ARCH_E_UNKNOWN_UNIT', `unit "${name}" is a ${unit.kind}, not a job`);
-    const env = { ...process.env };
     const url = process.env.DATABASE_URL ?? readDatabaseFile(root);
-    if (url) env.DATABASE_URL = url;
+    if (!url) throw new ArchipelagoError('ARCH_E_DATABASE', `no database: set DATABASE_URL, or start \`archipelago up\` for this service`);
+    // The environment its replica under the supervisor would get, and nothing else.
+    checkSecrets(service, [unit]);
+    const env = localUnitEnv({ service, unit, replica: `${name}-manual`, databaseUrl: url });
     const child = spawn(process.execPath, [BIN, 'run', name, '--config', configPath, ...(rest.length ? ['--', ...rest] : [])], { stdio: 'inherit', env, cwd: root });
     const code = await new Promise<number>((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
     return code === 0 ? 0 : 1;

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ArchipelagoError } from '../errors.js';
-import { loadService } from '../service/load.js';
+import { findConfig, loadResolved, loadService } from '../service/load.js';
 import { runInProcess, runUnit } from '../units/run.js';
 import { parseArgs, reportError, type Command } from './main.js';
 
@@ -27,7 +27,8 @@ const command: Command = {
     try {
       const { opts, positionals, rest } = parseArgs(argv, { config: 'string', replica: 'string' });
       if (positionals.length === 0) throw new ArchipelagoError('ARCH_E_USAGE', `expected a unit name: ${command.usage}`);
-      const { service, warnings } = await loadService(opts.config as string | undefined);
+      const handed = loadResolved(findConfig(opts.config as string | undefined));
+      const { service, warnings } = handed ? { service: handed, warnings: [] } : await loadService(opts.config as string | undefined);
       for (const w of warnings) console.error(`warning ${w.code}: ${w.message}`);
       const databaseUrl = databaseUrlFor(service.root);
       const replica = opts.replica as string | undefined;

@@ -144,8 +144,9 @@ test('the worker marks a published note as seen', async () => {
       compilerOptions: { noEmit: false, rootDir: '.', outDir: 'dist', sourceMap: true },
       include: ['archipelago.config.ts', 'src'],
     }),
-    '.dockerignore': 'node_modules\n.git\n.archipelago\ndist\n*.log\n',
-    '.gitignore': 'node_modules/\n.archipelago/\ndist/\n',
+    '.dockerignore': 'node_modules\n.git\n.archipelago\n.env\ndist\n*.log\n',
+    // .env holds local secrets (read by `archipelago up`): never committed.
+    '.gitignore': 'node_modules/\n.archipelago/\ndist/\n.env\n',
     'README.md': `# ${name}
 
 A service built with Archipelago (\`${PKG}\`): one codebase, several deployment units.

@@ -1,5 +1,5 @@
 // Finds and imports `archipelago.config.ts`, then validates it into a ResolvedService.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ArchipelagoError } from '../errors.js';
 import type { ResolvedService, ValidationIssue } from './types.js';
@@ -44,6 +44,18 @@ export async function loadService(explicit?: string, cwd?: string): Promise<Load
   const root = path.dirname(configPath);
   const { warnings } = validateService(input, { root, configPath });
   return { service: resolveService(input, { root, configPath }), warnings };
+}
+
+/**
+ * The declaration a local supervisor resolved and handed its replica (`ARCHIPELAGO_RESOLVED`), when
+ * it is the one asked for: a replica then runs exactly what its supervisor runs, even when the
+ * config reads variables the replica's environment no longer holds.
+ */
+export function loadResolved(configPath: string, env: NodeJS.ProcessEnv = process.env): ResolvedService | undefined {
+  const file = env.ARCHIPELAGO_RESOLVED;
+  if (!file || !existsSync(file)) return undefined;
+  const service = JSON.parse(readFileSync(file, 'utf8')) as ResolvedService;
+  return service.configPath === configPath ? service : undefined;
 }
 
 export function unitByName(service: ResolvedService, name: string) {

@@ -6,6 +6,7 @@ import type { ResolvedService } from '../service/types.js';
 import { runInProcess } from '../units/run.js';
 import { startControlServer } from './control.js';
 import { openDatabase } from './database.js';
+import { checkSecrets } from './env.js';
 import { LogMux } from './logs.js';
 import { tuningFromEnv } from './probes.js';
 import { SupervisorState } from './state.js';
@@ -39,6 +40,7 @@ export async function runSingleProcess(declared: ResolvedService, opts: { only?:
     await db?.stop();
   };
   try {
+    checkSecrets(service, units);
     db = await openDatabase(service, (m) => logs.info(m));
     state.database = { url: db.url.replace(/:[^:@/]*@/, ':***@'), embedded: db.embedded };
     const ctx = { service, state, logs, tuning, databaseUrl: db.url };

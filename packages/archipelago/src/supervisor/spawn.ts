@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedService, ResolvedUnit, Priority } from '../service/types.js';
-import { ENV } from '../units/ipc.js';
+import { localUnitEnv } from './env.js';
 
 /**
  * The `archipelago` executable that children run. No loader flags: the launcher picks the sources
@@ -29,20 +29,19 @@ export interface SpawnOptions {
   extraEnv?: Record<string, string>;
 }
 
-/** The environment a unit's process receives: ours minus other units' secrets, plus its env and ours. */
-export function unitEnv(opts: SpawnOptions): NodeJS.ProcessEnv {
-  const { service, unit } = opts;
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  // A unit sees only the secrets it declares; other units' secrets are withheld.
-  for (const other of service.units) for (const s of other.secrets) if (!unit.secrets.includes(s)) delete env[s];
-  Object.assign(env, unit.env);
-  env[ENV.replica] = opts.replica;
-  env[ENV.unit] = unit.name;
-  env[ENV.config] = service.configPath;
-  env[ENV.database] = opts.databaseUrl;
-  env[ENV.adminPort] = '0';
-  Object.assign(env, opts.extraEnv);
-  return env;
+/** The environment a unit's process receives: what its pod would get (supervisor/env.ts), and `extraEnv`. */
+export function unitEnv(opts: SpawnOptions): Record<string, string> {
+  return { ...localUnitEnv(opts), ...opts.extraEnv };
+}
+
+/**
+ * `cluster.fork` lays the given variables over the primary's whole environment; an undefined value
+ * is dropped when the child is spawned, so every variable of ours not in `env` is cleared that way.
+ */
+function only(env: Record<string, string>): NodeJS.ProcessEnv {
+  const cleared: NodeJS.ProcessEnv = {};
+  for (const k of Object.keys(process.env)) cleared[k] = undefined;
+  return { ...cleared, ...env };
 }
 
 /**
@@ -64,7 +63,7 @@ export function forkUnit(opts: SpawnOptions): Worker {
     cwd: opts.service.root,
     silent: true,
   });
-  const worker = cluster.fork(unitEnv(opts));
+  const worker = cluster.fork(only(unitEnv(opts)));
   const pid = worker.process.pid;
   const nice = NICE[opts.unit.priority];
   if (pid !== undefined && nice > 0) {

@@ -8,6 +8,7 @@ import type { ResolvedService, ResolvedUnit, ResolvedJobUnit } from '../service/
 import { AutoscaleLoop, type BacklogReader } from './autoscale.js';
 import { startControlServer, type ControlHandlers } from './control.js';
 import { openDatabase, type SupervisorDatabase } from './database.js';
+import { checkSecrets } from './env.js';
 import { LogMux } from './logs.js';
 import { tuningFromEnv, type Tuning } from './probes.js';
 import { SupervisorState, type JobRun } from './state.js';
@@ -81,6 +82,8 @@ export class Supervisor {
       cronRun: async (name, args) => { await this.registered.promise; return h.cronRun(name, args); },
     });
     try {
+      // A pod without one of its required secrets does not start; neither does this.
+      checkSecrets(this.service, units);
       this.db = await openDatabase(this.service, (m) => this.logs.info(m), {
         backoff: this.tuning.databaseBackoff,
         warn: (m) => this.logs.warn(m),

@@ -87,7 +87,7 @@ export function dockerfile(service: ResolvedService, opts: DockerfileOptions = {
     ...final('/image', IMAGE_ROOT)].join('\n');
 }
 
-/** Keeps local state and dependencies out of the build context. */
+/** Keeps local state, local secrets (`.env`) and dependencies out of the build context. */
 export function dockerignore(): string {
-  return ['node_modules', '**/node_modules', '.git', '**/.archipelago', '**/dist', '*.log', ''].join('\n');
+  return ['node_modules', '**/node_modules', '.git', '**/.archipelago', '**/.env', '**/dist', '*.log', ''].join('\n');
 }

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { ArchipelagoError } from '../errors.js';
 import type { SubscriptionSpec } from '../messaging/broker.js';
 import type { Priority, ResolvedService, ResolvedUnit } from '../service/types.js';
-import { CONTAINER_HOST, HOST_ENV } from '../units/bind.js';
+import { unitEnvironment } from '../service/environment.js';
+import { CONTAINER_HOST } from '../units/bind.js';
 import type { SynthOptions } from './types.js';
 
 /** Port of each replica's admin server (health, metrics) for units without a port of their own. */
@@ -11,10 +12,7 @@ export const ADMIN_PORT = 9464;
 /** The preStop sleep: long enough for endpoint controllers to drop the pod before SIGTERM. */
 export const PRESTOP_SECONDS = 5;
 export const PRIORITY_VALUES: Record<Priority, number> = { critical: 100_000, normal: 10_000, background: 1_000 };
-/** Secret keys every unit reads besides the ones it declares. */
-export const PLATFORM_SECRET = 'DATABASE_URL';
-export const NATS_SECRET = 'NATS_URL';
-export const NATS_MONITORING_SECRET = 'NATS_MONITORING_ENDPOINT';
+export { PLATFORM_SECRET, NATS_SECRET, NATS_MONITORING_SECRET } from '../service/environment.js';
 
 export interface SynthContext {
   readonly service: ResolvedService;
@@ -94,15 +92,16 @@ export function normalize(service: ResolvedService, opts: SynthOptions): SynthCo
     const longRunning = unit.kind !== 'cron' && unit.kind !== 'job';
     const subscriptions = opts.subscriptions.get(unit.name) ?? [];
     const graceSeconds = Math.ceil(unit.graceMs / 1000);
-    const platform = [PLATFORM_SECRET, ...(service.broker.kind === 'nats' ? [NATS_SECRET] : [])];
+    // The same function builds each local replica's environment (supervisor/spawn.ts).
+    const environment = unitEnvironment(service, unit, { environment: opts.environment, nodeEnv: 'production', adminPort: ADMIN_PORT, host: CONTAINER_HOST });
     return {
       unit,
       name: `${service.name}-${unit.name}`,
       labels: { ...base, 'app.kubernetes.io/component': unit.name, 'app.kubernetes.io/version': version, 'archipelago.dev/kind': unit.kind },
       selector,
       configMapName: `${service.name}-${unit.name}-env`,
-      configData: configData(service, unit, opts),
-      secretKeys: [...new Set([...platform, ...unit.secrets])],
+      configData: environment.plain,
+      secretKeys: environment.secrets,
       port: listening ? unit.port : longRunning ? ADMIN_PORT : undefined,
       health: listening ? unit.health : longRunning ? { liveness: '/healthz', readiness: '/readyz' } : undefined,
       terminationGraceSeconds: graceSeconds + (longRunning ? PRESTOP_SECONDS : 0),
@@ -135,21 +134,6 @@ function isAutoscaled(unit: ResolvedUnit, subscriptions: number): boolean {
       return subscriptions > 0 && (unit.scale.backlog !== undefined || unit.scale.ageMs !== undefined) && (unit.replicas.max > unit.replicas.min || unit.replicas.min === 0);
     default: return false;
   }
-}
-
-function configData(service: ResolvedService, unit: ResolvedUnit, opts: SynthOptions): Record<string, string> {
-  const data: Record<string, string> = {
-    NODE_ENV: 'production',
-    ARCHIPELAGO_SERVICE: service.name,
-    ARCHIPELAGO_UNIT: unit.name,
-    ARCHIPELAGO_ENVIRONMENT: opts.environment,
-    ARCHIPELAGO_ADMIN_PORT: String(ADMIN_PORT),
-    // Probes and Services reach the pod's address, not its loopback.
-    [HOST_ENV]: CONTAINER_HOST,
-  };
-  if (unit.kind === 'api' || unit.kind === 'realtime') data.PORT = String(unit.port);
-  // The unit's own env wins over the toolkit's defaults, as it does locally.
-  return Object.fromEntries(Object.entries({ ...data, ...unit.env }).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 function pick<T extends Record<string, string>>(o: T, ...keys: (keyof T)[]): Record<string, string> {

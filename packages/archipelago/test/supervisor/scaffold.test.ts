@@ -40,6 +40,7 @@ describe('archipelago init and add', () => {
       expect(existsSync(path.join(svc, f)), f).toBe(true);
     }
     expect(readFileSync(path.join(svc, '.gitignore'), 'utf8')).toContain('.archipelago/');
+    expect(readFileSync(path.join(svc, '.gitignore'), 'utf8').split('\n')).toContain('.env');
     expect(JSON.parse(readFileSync(path.join(svc, 'package.json'), 'utf8')).dependencies['archipelago-toolkit']).toBe('^0.1.0');
     sup = startUp(svc, [], { DATABASE_URL: await createTestDatabase('init') });
     await waitFor('api ready', async () => (await status(svc)).units.find((u) => u.name === 'api' && u.replicas.ready === 1), 120_000);
