@@ -9,7 +9,7 @@ export interface Command {
 }
 
 // One file per command; a command whose file is absent is reported as unavailable.
-const COMMANDS = ['up', 'run', 'validate', 'status', 'scale', 'cron', 'job', 'migrate', 'provision', 'init', 'add', 'synth', 'topics', 'dlq'] as const;
+const COMMANDS = ['up', 'run', 'validate', 'status', 'scale', 'cron', 'job', 'migrate', 'provision', 'init', 'add', 'synth', 'topics', 'dlq', 'simulate'] as const;
 const commands: Record<string, () => Promise<{ default: Command }>> = Object.fromEntries(
   COMMANDS.map((name) => [name, () => import(`./${name}.js`) as Promise<{ default: Command }>]),
 );

@@ -52,7 +52,10 @@ export class AutoscaleLoop {
     const current = runner.desired;
     // Metrics are read for status either way; a fixed-size unit or autoscaling off decides nothing.
     if (unit.replicas.min === unit.replicas.max || !this.opts.enabled) return;
-    const d = scaler.decide({ now: Date.now(), current, metrics });
+    const now = Date.now();
+    const d = scaler.decide({ now, current, metrics });
+    // Every round, changed or not: stabilisation windows depend on all of them, so a replay needs them all.
+    this.opts.state.recordSample(unit.name, { at: now, current, metrics: { ...d.metrics }, to: d.to });
     if (this.stopped || d.to === current) return;
     const shown = Object.entries(d.metrics).filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => `${k}=${typeof v === 'number' ? Math.round(v * 10) / 10 : v}`).join(' ');
     this.opts.logs.info(`scale ${unit.name}: ${current} -> ${d.to} (${d.reason}) ${shown}`, { unit: unit.name, from: current, to: d.to });

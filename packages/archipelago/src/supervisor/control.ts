@@ -5,7 +5,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { ArchipelagoError, codes as CODES, isArchipelagoError, type ErrorCode } from '../errors.js';
 import { stateDir } from './paths.js';
-import type { LogLine, StatusSnapshot } from './state.js';
+import type { LogLine, ScaleSample, StatusSnapshot } from './state.js';
 
 export function controlSocket(root: string): string {
   return path.join(stateDir(root), 'control.sock');
@@ -20,6 +20,8 @@ export interface ControlHandlers {
   cronRun(name: string, args?: readonly string[]): CronRunResult | Promise<CronRunResult>;
   jobRun(name: string, args: string[]): Promise<{ run: string; code: number | null; outcome: string }>;
   logs(limit: number): LogLine[];
+  /** The autoscaler's recorded rounds for a unit, oldest first. */
+  samples?(unit: string): ScaleSample[];
 }
 
 const STATUS: Partial<Record<ErrorCode, number>> = { ARCH_E_UNKNOWN_UNIT: 404, ARCH_E_SCALE_RANGE: 422, ARCH_E_USAGE: 400 };
@@ -80,6 +82,7 @@ async function handle(req: http.IncomingMessage, h: ControlHandlers): Promise<un
   switch (route) {
     case 'GET /status': return h.status();
     case 'GET /logs': return { lines: h.logs(Number(url.searchParams.get('limit') ?? 200)) };
+    case 'GET /samples': return { samples: h.samples?.(url.searchParams.get('unit') ?? '') ?? [] };
     case 'POST /scale': {
       const b = await readBody(req);
       if (typeof b.unit !== 'string' || !Number.isInteger(b.replicas)) throw new ArchipelagoError('ARCH_E_USAGE', 'POST /scale needs { unit, replicas }');

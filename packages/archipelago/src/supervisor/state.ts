@@ -65,6 +65,9 @@ export interface ScaleDecision {
   metrics: Record<string, number | null | undefined>;
 }
 
+/** One round of the local autoscaler: the readings it decided on and what it decided (replayed by `archipelago simulate`). */
+export interface ScaleSample { at: number; current: number; metrics: Record<string, number | null>; to: number }
+
 export interface StatusSnapshot {
   service: string;
   root: string;
@@ -82,6 +85,8 @@ export interface LogLine { at: string; unit: string; replica: string; stream: 's
 const HISTORY = 500;
 const LOGS = 1000;
 const CRON_RUNS = 20;
+/** Autoscaler rounds kept per unit: an hour at the 2 s default polling. */
+const SAMPLES = 1800;
 
 /**
  * Holds unit and replica status. Mutators emit `change` (unit name), `scale` (ScaleDecision) and
@@ -91,6 +96,7 @@ export class SupervisorState extends EventEmitter {
   readonly units = new Map<string, UnitStatus>();
   readonly history: ScaleDecision[] = [];
   readonly logs: LogLine[] = [];
+  readonly samples = new Map<string, ScaleSample[]>();
   readonly startedAt = new Date().toISOString();
   database: StatusSnapshot['database'] = null;
   mode: StatusSnapshot['mode'] = 'processes';
@@ -142,6 +148,13 @@ export class SupervisorState extends EventEmitter {
     this.history.push(d);
     if (this.history.length > HISTORY) this.history.splice(0, this.history.length - HISTORY);
     this.emit('scale', d);
+  }
+
+  recordSample(unit: string, sample: ScaleSample): void {
+    let list = this.samples.get(unit);
+    if (!list) this.samples.set(unit, (list = []));
+    list.push(sample);
+    if (list.length > SAMPLES) list.splice(0, list.length - SAMPLES);
   }
 
   /** Adds a job run (kept by reference: finish it with `Object.assign` and `changed`). */

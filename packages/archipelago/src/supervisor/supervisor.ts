@@ -205,6 +205,7 @@ export class Supervisor {
     return {
       status: () => this.state.snapshot(),
       logs: (limit) => this.state.logs.slice(-Math.max(1, Math.min(limit, 1000))),
+      samples: (unit) => this.state.samples.get(unit) ?? [],
       scale: (name, replicas) => this.scale(name, replicas),
       cronRun: (name, args) => {
         const c = this.crons.get(name);

@@ -6,8 +6,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresBroker } from '../../src/messaging/index.js';
 import type { ScaleDecision } from '../../src/supervisor/state.js';
+import path from 'node:path';
+import { simulate } from '../../src/scaling/index.js';
+import { importConfig, validateService } from '../../src/service/index.js';
+import { control } from '../../src/supervisor/control.js';
 import { createTestDatabase } from '../support/db.js';
-import { copyFixture, killGroup, removeDir, startUp, status, waitFor, type Running } from './helpers.js';
+import { cli, copyFixture, killGroup, removeDir, startUp, status, waitFor, type Running } from './helpers.js';
 
 let sup: Running | undefined;
 let dir: string | undefined;
@@ -78,6 +82,19 @@ describe('archipelago up: autoscaling', () => {
     } finally {
       await b.close();
     }
+
+    // The recorded rounds, replayed through the declared rules, give every decision the supervisor made.
+    const { samples } = await control<{ samples: { at: number; current: number; metrics: Record<string, number | null>; to: number }[] }>(dir!, 'GET', '/samples?unit=bulk');
+    const declared = validateService(await importConfig(path.join(dir!, 'archipelago.config.ts')), { root: dir! }).service!.units.find((u) => u.name === 'bulk')!;
+    expect(samples.length).toBeGreaterThan(ds.length);
+    expect(simulate(declared, samples).map((s) => s.to)).toEqual(samples.map((s) => s.to));
+    expect(samples.filter((s) => s.to !== s.current).map((s) => [s.current, s.to])).toEqual(ds.map((d) => [d.from, d.to]));
+    const sim = await cli(dir!, ['simulate', 'bulk', '--set', 'scale.backlog=1000']);
+    expect(sim.code, sim.stderr).toBe(0);
+    // It replays what the supervisor holds then, a few rounds more than above.
+    expect(sim.stdout).toMatch(/declared rules reproduce the supervisor's \d+ recorded decisions/);
+    expect(sim.stdout).toContain('alternative (scale.backlog=1000)');
+    console.log(sim.stdout.split('\n').slice(-12).join('\n'));
   }, 300_000);
 
   it('scale-in stops the idle replica and leaves the busy one at work', async () => {
