@@ -50,6 +50,17 @@ ALTER TABLE archipelago.queue ADD COLUMN IF NOT EXISTS holder text;
 CREATE INDEX IF NOT EXISTS queue_holder ON archipelago.queue (holder) WHERE holder IS NOT NULL;
 ${DEAD_LETTERS_DDL}`;
 
+/**
+ * True when every object INIT creates is there. INIT's DDL locks the queue (ADD COLUMN IF NOT
+ * EXISTS takes ACCESS EXCLUSIVE even when the column exists, CREATE INDEX IF NOT EXISTS a SHARE
+ * lock), so running it while other replicas publish in their own transactions deadlocks them; a
+ * replica that finds the schema complete skips it. INIT runs in one transaction, so its last
+ * objects existing means all of them do.
+ */
+export const SCHEMA_READY = `SELECT to_regclass('archipelago.queue_holder') IS NOT NULL
+  AND to_regclass('archipelago.subscriptions_topic') IS NOT NULL
+  AND to_regclass('archipelago.dead_letters') IS NOT NULL AS ready`;
+
 export const ENSURE_SUBSCRIPTION = `
 INSERT INTO archipelago.subscriptions (name, topic, unit, spec) VALUES ($1, $2, $3, $4)
 ON CONFLICT (name) DO UPDATE SET topic = excluded.topic, unit = excluded.unit, spec = excluded.spec, updated_at = now()`;

@@ -56,7 +56,11 @@ export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
       throw e;
     }
   };
-  const init = () => (initialised ??= transaction(pool, (c) => c.query(sql.INIT)).then(() => {}, (e: unknown) => {
+  const setUp = async () => {
+    if ((await pool.query<{ ready: boolean }>(sql.SCHEMA_READY)).rows[0]?.ready) return;
+    await transaction(pool, (c) => c.query(sql.INIT));
+  };
+  const init = () => (initialised ??= setUp().then(() => {}, (e: unknown) => {
     initialised = undefined;
     // Failing to connect (a socket error, SQLSTATE class 08 connection, 28 authorization, 3D
     // unknown database) means the broker is unavailable; anything else is raised as it is.
