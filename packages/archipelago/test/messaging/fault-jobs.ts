@@ -21,11 +21,17 @@ export interface JobSpec {
   readonly maxAttempts: number;
 }
 
+/**
+ * How a run ended: `ok` returned before any abort (the broker records a success); `fail` threw or
+ * was aborted at its deadline (an attempt that failed); `cut` was aborted when a drain's grace ran
+ * out (the message was given back, which is no attempt).
+ */
+export type RunOutcome = 'ok' | 'fail' | 'cut';
+
 /** What a replica reports of each run: its start, with how many runs of the subscription it then had at once, and its end. */
 export interface JobEvents {
   start(k: string, attempt: number, running: number): void;
-  /** `ok`: the handler returned before any abort, so the broker records a success. */
-  end(k: string, attempt: number, ok: boolean): void;
+  end(k: string, attempt: number, outcome: RunOutcome): void;
 }
 
 const aborted = (signal: AbortSignal) => new Promise<never>((_, reject) => {
@@ -39,7 +45,7 @@ export function jobSubscription(spec: JobSpec, canExit: boolean, ev: JobEvents):
     const { k, mode, ms } = d.message;
     running++;
     ev.start(k, d.attempt, running);
-    let ok = false;
+    let outcome: RunOutcome = 'fail';
     try {
       if (mode === 'always-throw' || (mode === 'throw-once' && d.attempt === 1)) throw new Error(`planned failure of ${k}`);
       if (mode === 'overrun' && d.attempt === 1 && canExit) await new Promise(() => {});
@@ -47,10 +53,11 @@ export function jobSubscription(spec: JobSpec, canExit: boolean, ev: JobEvents):
       await new Promise((r) => setTimeout(r, ms));
       // A run that returns after its deadline (a frozen replica, resumed) or after a drain's abort
       // is not a success: the broker retries it, or it was given back.
-      ok = !d.signal.aborted;
+      if (!d.signal.aborted) outcome = 'ok';
     } finally {
       running--;
-      ev.end(k, d.attempt, ok);
+      const deadline = (d.signal.reason as { code?: string } | undefined)?.code === 'ARCH_E_DEADLINE';
+      ev.end(k, d.attempt, outcome === 'ok' ? 'ok' : d.signal.aborted && !deadline ? 'cut' : 'fail');
     }
   }, { concurrency: spec.concurrency, deadline: `${spec.deadlineMs}ms`, maxAttempts: spec.maxAttempts, backoff: { initial: '10ms', max: '50ms' } });
 }

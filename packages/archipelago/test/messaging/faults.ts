@@ -15,7 +15,7 @@ import { createMessaging } from '../../src/messaging/index.js';
 import type { Broker } from '../../src/messaging/broker.js';
 import { topic } from '../../src/messaging/topic.js';
 import type { UnitContext } from '../../src/units/define.js';
-import { Job, jobSubscription, type JobMsg, type JobSpec } from './fault-jobs.js';
+import { Job, jobSubscription, type JobMsg, type JobSpec, type RunOutcome } from './fault-jobs.js';
 import type { ReplicaPool, ReplicaProcess } from './fault-pool.js';
 
 export interface FaultCounts {
@@ -94,7 +94,7 @@ const PROCESS_SHARE = 0.3;
  */
 const DEADLINE_MS = { inProcess: 300, processes: 2000 };
 
-interface Run { readonly replica: Replica; readonly attempt: number; readonly at: number; outcome: 'running' | 'ok' | 'fail' | 'died' }
+interface Run { readonly replica: Replica; readonly attempt: number; readonly at: number; outcome: 'running' | RunOutcome | 'died' }
 
 interface Replica {
   readonly name: string;
@@ -131,6 +131,10 @@ export async function runFaultSchedule(seed: number, o: FaultOptions): Promise<v
   /** Runs a dead replica had open, to see when another replica took their messages. */
   const orphans: { k: string; run: Run; diedAt: number }[] = [];
   const freezes: { r: Replica; from: number; to: number }[] = [];
+  /** When replica processes of this schedule died. */
+  const deaths: number[] = [];
+  /** Replicas running the subscription; one the schedule has just SIGKILLed is no longer one of them. */
+  const live = () => all.filter((r) => r.state === 'live' && !r.proc?.killed);
   // When some running replica had a free slot: a message waiting then was kept from it by a lease
   // (or its pull, on nats), not by the work ahead of it.
   const spare: number[] = [];
@@ -138,8 +142,6 @@ export async function runFaultSchedule(seed: number, o: FaultOptions): Promise<v
     if (live().some((r) => r.ready && !r.proc?.frozen && r.open.length < spec.concurrency)) spare.push(Date.now());
   }, SAMPLE_MS);
   sampler.unref();
-  /** Replicas running the subscription; one the schedule has just SIGKILLed is no longer one of them. */
-  const live = () => all.filter((r) => r.state === 'live' && !r.proc?.killed);
 
   const started = (r: Replica, k: string, attempt: number, running: number) => {
     r.max = Math.max(r.max, running);
@@ -147,11 +149,11 @@ export async function runFaultSchedule(seed: number, o: FaultOptions): Promise<v
     (runs.get(k) ?? runs.set(k, []).get(k)!).push(run);
     r.open.push(run);
   };
-  const ended = (r: Replica, k: string, attempt: number, ok: boolean) => {
+  const ended = (r: Replica, k: string, attempt: number, outcome: RunOutcome) => {
     const i = r.open.findIndex((x) => x.attempt === attempt && runs.get(k)?.includes(x));
     const [run] = i >= 0 ? r.open.splice(i, 1) : [];
-    if (run) run.outcome = ok ? 'ok' : 'fail';
-    if (ok) handled.add(k);
+    if (run) run.outcome = outcome;
+    if (outcome === 'ok') handled.add(k);
   };
 
   const publisher = await o.newBroker();
@@ -168,7 +170,7 @@ export async function runFaultSchedule(seed: number, o: FaultOptions): Promise<v
     };
     const handle = await messaging.startSubscriptions([jobSubscription(spec, false, {
       start: (k, attempt, running) => started(r, k, attempt, running),
-      end: (k, attempt, ok) => ended(r, k, attempt, ok),
+      end: (k, attempt, outcome) => ended(r, k, attempt, outcome),
     })], {} as UnitContext);
     r.ready = true;
     all.push(r);
@@ -200,13 +202,14 @@ export async function runFaultSchedule(seed: number, o: FaultOptions): Promise<v
         const [kind, sub, k, attempt, n] = line.split(' ');
         if (!r || sub !== spec.sub || !k) return;
         if (kind === 'got') started(r, k, Number(attempt), Number(n));
-        if (kind === 'done') ended(r, k, Number(attempt), n === '1');
+        if (kind === 'done') ended(r, k, Number(attempt), n as RunOutcome);
       },
       died(p, at) {
         const r = all.find((x) => x.proc === p);
         if (!r) return;
         const was = r.state;
         r.state = 'dead';
+        deaths.push(at);
         for (const run of r.open.splice(0)) {
           run.outcome = 'died';
           // A drained replica gave its messages back when its grace ran out (the drain's own guarantee).
@@ -230,7 +233,7 @@ export async function runFaultSchedule(seed: number, o: FaultOptions): Promise<v
 
   // The subscription is new and its worker at zero: provisioning alone must keep what follows.
   await publisher.ensureSubscription({ name: spec.sub, topic: t.name, unit: 'faults', concurrency: spec.concurrency, maxAttempts: MAX_ATTEMPTS, backoff: { initialMs: 10, maxMs: 50, factor: 2 }, deadlineMs });
-  const ops = ['plain', 'tx-commit', 'tx-rollback', 'many', 'up', 'up', 'down', 'pause', ...(processes ? ['kill', 'freeze', 'pause'] as const : [])] as const;
+  const ops = ['plain', 'tx-commit', 'tx-rollback', 'many', 'up', 'up', 'down', 'pause', ...(processes ? ['kill', 'kill', 'freeze', 'up', 'pause'] as const : [])] as const;
   const steps = (processes ? 9 : 6) + Math.floor(rand() * 6);
   for (let i = 0; i < steps; i++) {
     const op = pick(ops)!;
@@ -305,9 +308,14 @@ export async function runFaultSchedule(seed: number, o: FaultOptions): Promise<v
     const attempts = dead.get(k);
     const mine = runs.get(k) ?? [];
     if (attempts === undefined) { v(`message ${k} (${m.mode}) was neither handled nor dead-lettered; runs ${JSON.stringify(mine.map((x) => [x.replica.name, x.attempt, x.outcome]))}`); continue; }
-    // Each attempt up to the one that dead-lettered it must have failed: thrown, aborted, or its replica died.
+    // Each attempt up to the one that dead-lettered it must have failed: thrown, aborted at its
+    // deadline, or its replica died. An attempt no handler started is a delivery to a replica that
+    // died before starting it (the broker counts deliveries), so a process must have died between
+    // the attempts around it. A drain's give-back is no attempt: its run is `cut`, not failed.
     const failed = new Set(mine.filter((x) => x.outcome === 'fail' || x.outcome === 'died').map((x) => x.attempt));
-    const missing = Array.from({ length: attempts }, (_, i) => i + 1).filter((a) => !failed.has(a));
+    const lost = (a: number) => !mine.some((x) => x.attempt === a) && deaths.some((at) =>
+      at >= Math.max(0, ...mine.filter((x) => x.attempt < a).map((x) => x.at)) && at <= Math.min(Infinity, ...mine.filter((x) => x.attempt > a).map((x) => x.at)));
+    const missing = Array.from({ length: attempts }, (_, i) => i + 1).filter((a) => !failed.has(a) && !lost(a));
     if (attempts < MAX_ATTEMPTS || missing.length) v(`message ${k} (${m.mode}) reached dead letters after ${attempts} attempts; runs ${JSON.stringify(mine.map((x) => [x.replica.name, x.attempt, x.outcome]))}`);
   }
   for (const k of rolledBack) if (runs.has(k)) v(`rolled-back message ${k} was delivered`);
