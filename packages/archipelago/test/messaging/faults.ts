@@ -226,14 +226,16 @@ export async function runFaultSchedule(seed: number, o: FaultOptions): Promise<v
     if (x < 0.1) { counts.throws++; return 'always-throw'; }
     if (x < 0.25) { counts.throws++; return 'throw-once'; }
     if (x < 0.35) { counts.deadlines++; return 'slow-honour'; }
-    if (processes && x < 0.43) return 'overrun';
+    if (processes && x < 0.47) return 'overrun';
     return 'ok';
   };
   const msg = (): JobMsg => ({ k: randomUUID(), mode: mode(), ms: rand() < 0.2 ? Math.floor(deadlineMs * (0.1 + rand() * 0.3)) : Math.floor(rand() * 20) });
 
   // The subscription is new and its worker at zero: provisioning alone must keep what follows.
   await publisher.ensureSubscription({ name: spec.sub, topic: t.name, unit: 'faults', concurrency: spec.concurrency, maxAttempts: MAX_ATTEMPTS, backoff: { initialMs: 10, maxMs: 50, factor: 2 }, deadlineMs });
-  const ops = ['plain', 'tx-commit', 'tx-rollback', 'many', 'up', 'up', 'down', 'pause', ...(processes ? ['kill', 'kill', 'freeze', 'up', 'pause'] as const : [])] as const;
+  // A kill or freeze that finds no replica process starts one instead, for a later fault to hit.
+  const targetLater = async () => { if (live().length < MAX_REPLICAS) { await scaleUp(true); counts.scaleEvents++; } };
+  const ops = ['plain', 'tx-commit', 'tx-rollback', 'many', 'up', 'up', 'down', 'pause', ...(processes ? ['kill', 'kill', 'freeze', 'freeze', 'up', 'pause'] as const : [])] as const;
   const steps = (processes ? 9 : 6) + Math.floor(rand() * 6);
   for (let i = 0; i < steps; i++) {
     const op = pick(ops)!;
@@ -259,7 +261,7 @@ export async function runFaultSchedule(seed: number, o: FaultOptions): Promise<v
     if (op === 'kill') {
       const procs = live().filter((x) => x.proc);
       const r = pick(procs.some((x) => x.open.length) ? procs.filter((x) => x.open.length) : procs);
-      if (r) { o.replicas!.kill(r.proc!); counts.kills++; }
+      if (r) { o.replicas!.kill(r.proc!); counts.kills++; } else await targetLater();
     }
     // Frozen long enough, sometimes, for its leases (deadline + 1 s) to run out: a duplicate, never a loss.
     if (op === 'freeze') {
@@ -270,7 +272,7 @@ export async function runFaultSchedule(seed: number, o: FaultOptions): Promise<v
         const f = { r, from: Date.now(), to: Infinity };
         freezes.push(f);
         pending.push(sleep(300 + Math.floor(rand() * 3500)).then(() => { o.replicas!.thaw(r.proc!); f.to = Date.now(); }));
-      }
+      } else await targetLater();
     }
   }
   counts.messages += committed.size + rolledBack.size;
