@@ -8,7 +8,9 @@ import type { ResolvedService, ResolvedUnit, ResolvedJobUnit } from '../service/
 import { AutoscaleLoop, type BacklogReader } from './autoscale.js';
 import { startControlServer, type ControlHandlers } from './control.js';
 import { openDatabase, type SupervisorDatabase } from './database.js';
-import { checkSecrets } from './env.js';
+import { startCollector, type TraceCollector } from '../tracing/collector.js';
+import type { TraceStore } from '../tracing/store.js';
+import { checkSecrets, traceEnv } from './env.js';
 import { LogMux } from './logs.js';
 import { tuningFromEnv, type Tuning } from './probes.js';
 import { SupervisorState, type JobRun } from './state.js';
@@ -25,6 +27,8 @@ export interface SupervisorOptions {
   write?: (text: string) => void;
   /** Reads a worker unit's backlog; the broker's stats by default. */
   readBacklog?: BacklogReader;
+  /** Collect the replicas' traces (OTLP/HTTP on a loopback port) for the console. Default false. */
+  traces?: boolean;
 }
 
 const LONG_RUNNING = new Set(['api', 'realtime', 'worker', 'cdc']);
@@ -45,6 +49,15 @@ export class Supervisor {
   private backlogReady: Promise<unknown> | undefined;
   /** Settles once every unit is registered: control requests that name a unit wait for it. */
   private readonly registered = resolvers();
+  private collector: TraceCollector | undefined;
+
+  /** The recent traces of the replicas, when this supervisor collects them. */
+  get traces(): TraceStore | undefined { return this.collector?.store; }
+
+  /** What every replica's environment gets besides its pod's: where to send its spans. */
+  private get replicaEnv(): Record<string, string> {
+    return this.collector ? traceEnv(this.collector.endpoint) : {};
+  }
 
   /** The declaration as `archipelago up` sees it: units limited to other environments are not there. */
   readonly service: ResolvedService;
@@ -92,6 +105,7 @@ export class Supervisor {
           for (const name of this.state.units.keys()) this.state.changed(name);
         },
       });
+      if (this.opts.traces) this.collector = await startCollector();
       this.state.database = { url: redact(this.db.url), embedded: this.db.embedded, ...(this.db.embedded ? { health: { state: 'up', restarts: 0, lastExit: null, nextStartAt: null } } : {}) };
       // Job units first, so the deploy jobs' runs are recorded like any other.
       for (const unit of units) {
@@ -100,7 +114,7 @@ export class Supervisor {
       await this.runDeployJobs(units);
       await this.prepareCapture(units);
       await this.provision();
-      const ctx = { service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.db.url, releaseLeases: (h: string) => this.releaseLeases(h) };
+      const ctx = { service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.db.url, replicaEnv: this.replicaEnv, releaseLeases: (h: string) => this.releaseLeases(h) };
       // Read the catalog and prepare the broker while the replicas start, not before.
       const reader = this.opts.readBacklog ? Promise.resolve(this.opts.readBacklog) : this.brokerBacklog();
       this.backlogReady = reader;
@@ -183,7 +197,7 @@ export class Supervisor {
     const id = `${unit.name}-${++this.jobSeq}`;
     const record: JobRun = { id, trigger, startedAt: new Date().toISOString(), finishedAt: null, exitCode: null, outcome: 'running' };
     this.state.recordJobRun(unit.name, record);
-    const run = new TaskRun({ service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.databaseUrl }, unit, id, args);
+    const run = new TaskRun({ service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.databaseUrl, replicaEnv: this.replicaEnv }, unit, id, args);
     this.jobs.add(run);
     const r = await run.done;
     this.jobs.delete(run);
@@ -258,6 +272,7 @@ export class Supervisor {
       await this.closeBroker?.().catch(() => {});
       await this.leaseBroker?.close().catch(() => {});
       await this.control?.close();
+      await this.collector?.close();
       await this.db?.stop();
       this.logs.info('stopped');
     })();
