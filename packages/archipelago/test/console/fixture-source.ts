@@ -39,7 +39,7 @@ export class FixtureSource implements ConsoleSource {
     const t0 = Date.now();
     this.traceStore.add(otlpExport('web', [{ traceId: FIXTURE_TRACE, spanId: '1'.repeat(16), name: 'POST /mail', kind: 2, startMs: t0, ms: 12 }]));
     this.traceStore.add(otlpExport('mailer', [{ traceId: FIXTURE_TRACE, spanId: '2'.repeat(16), parentSpanId: '1'.repeat(16), name: 'process mail', kind: 5, startMs: t0 + 5, ms: 20, error: true }]));
-    const line = { at: Date.now(), unit: 'mailer', replica: 'mailer-1', level: 'error' as const, msg: 'send failed', traceId: FIXTURE_TRACE };
+    const line = { at: Date.now(), unit: 'mailer', replica: 'mailer-1', level: 'info' as const, msg: 'sending', traceId: FIXTURE_TRACE };
     this.logs.push(line);
   }
 
