@@ -6,7 +6,7 @@ import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-log
 import type { Logger } from 'pino';
 import type { Broker, OutgoingMessage } from '../messaging/broker.js';
 import { TRACE_MESSAGE_PREFIX } from '../database/pool.js';
-import { changeTopicName } from '../service/catalog.js';
+import { changeTopicName } from '../messaging/names.js';
 import { contextOf, headersOf, SpanKind, trace, tracer, type Span } from '../tracing/context.js';
 import { formatLsn, parseLsn } from './lsn.js';
 import type { WatchedTable } from './setup.js';

@@ -5,9 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { SERVICE_ROOT } from './context.js';
-
-export const BIN = path.resolve(SERVICE_ROOT, '../../packages/archipelago/bin/archipelago.js');
+import { ARCHIPELAGO_BIN, SERVICE_ROOT } from './context.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -52,7 +50,7 @@ export async function startAppUp(opts: { prefix: string; args: readonly string[]
   const dir = mkdtempSync(path.join(SERVICE_ROOT, '.archipelago', `${opts.prefix}-`));
   const [apiPort, livePort] = [await freePort(), await freePort()];
   const configPath = writeAppConfig(dir, apiPort, livePort);
-  const child = spawn(process.execPath, [BIN, 'up', '--config', configPath, ...opts.args], { env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [ARCHIPELAGO_BIN, 'up', '--config', configPath, ...opts.args], { env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   child.stdout!.on('data', (d) => { output += d; });
   child.stderr!.on('data', (d) => { output += d; });
