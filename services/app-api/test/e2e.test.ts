@@ -9,12 +9,9 @@ import { simpleParser } from 'mailparser';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../../../packages/archipelago/test/support/db.js';
-import { SERVICE_ROOT } from './support/context.js';
+import { ARCHIPELAGO_BIN, createDatabase, SERVICE_ROOT } from './support/context.js';
 
-const BIN = path.resolve(SERVICE_ROOT, '../../packages/archipelago/bin/archipelago.js');
-const UP_AVAILABLE = existsSync(path.resolve(SERVICE_ROOT, '../../packages/archipelago/src/cli/up.ts'));
-if (!UP_AVAILABLE) console.warn('e2e: skipped, this build has no `archipelago up`');
+const BIN = ARCHIPELAGO_BIN;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -69,9 +66,9 @@ async function call(method: string, p: string, token?: string, body?: unknown): 
   return text ? JSON.parse(text) : undefined;
 }
 
-describe.skipIf(!UP_AVAILABLE)('app-api end to end', () => {
+describe('app-api end to end', () => {
   beforeAll(async () => {
-    dbUrl = await createTestDatabase('appapi_e2e', { replication: true });
+    dbUrl = await createDatabase('appapi_e2e', { replication: true });
     // Inside the repository (children resolve tsx from their working directory), ignored by git.
     mkdirSync(path.join(SERVICE_ROOT, '.archipelago'), { recursive: true });
     dir = mkdtempSync(path.join(SERVICE_ROOT, '.archipelago', 'e2e-'));

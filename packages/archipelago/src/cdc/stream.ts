@@ -5,7 +5,7 @@ import net from 'node:net';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import type { Logger } from 'pino';
 import type { Broker, OutgoingMessage } from '../messaging/broker.js';
-import { changeTopicName } from '../service/catalog.js';
+import { changeTopicName } from '../messaging/names.js';
 import { formatLsn, parseLsn } from './lsn.js';
 import type { WatchedTable } from './setup.js';
 import type { ChangeOp, RowChange } from './topics.js';

@@ -3,7 +3,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ArchipelagoError, isArchipelagoError, type ErrorCode } from '../errors.js';
+import { ArchipelagoError, httpStatus, isArchipelagoError, type ErrorCode } from '../errors.js';
 import { ensureConsoleBuilt } from './build.js';
 import { ConsoleHub } from './hub.js';
 import { serveStatic } from './static.js';
@@ -184,13 +184,10 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-const STATUS: Partial<Record<string, number>> = {
-  ARCH_E_UNKNOWN_UNIT: 404, ARCH_E_SUBSCRIPTION_UNKNOWN: 404, ARCH_E_SCALE_RANGE: 400, ARCH_E_USAGE: 400, ARCH_E_INVALID_VALUE: 400,
-};
 
 function sendError(res: ServerResponse, e: unknown): void {
   if (res.headersSent) { res.destroy(); return; }
   if (e instanceof HttpError) return sendJson(res, e.status, { error: { code: e.code, message: e.message } });
-  if (isArchipelagoError(e)) return sendJson(res, STATUS[e.code] ?? 409, { error: { code: e.code, message: e.message } });
+  if (isArchipelagoError(e)) return sendJson(res, httpStatus(e.code), { error: { code: e.code, message: e.message } });
   sendJson(res, 500, { error: { code: 'internal', message: (e as Error)?.message ?? String(e) } });
 }

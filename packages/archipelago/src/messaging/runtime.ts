@@ -2,11 +2,12 @@
 // (schema check on consume, deadline, errors mapped to retry outcomes) and broadcasts.
 import { randomUUID } from 'node:crypto';
 import { ArchipelagoError } from '../errors.js';
-import { subscriptionSpec } from '../service/catalog.js';
+import { subscriptionSpec } from './spec.js';
 import type { BroadcastDefinition, SubscriptionDefinition, UnitContext } from '../units/define.js';
 import type { Broker, ConsumerHandle, HandlerOutcome, OutgoingMessage, RawDelivery, SubscriptionSpec } from './broker.js';
 import { deliveryTimes, once } from './common.js';
-import type { Messaging, MessagingOptions } from './facade.js';
+import type { Messaging, MessagingOptions, Overrun } from './messaging.js';
+export type { Overrun } from './messaging.js';
 import type { Topic } from './topic.js';
 import type { Delivery, PublishOptions } from './types.js';
 
@@ -28,8 +29,6 @@ function errorText(e: unknown): string {
   return String(e);
 }
 
-/** What the runtime reports when a handler ignores its aborted signal past its overrun allowance. */
-export interface Overrun { readonly subscription: string; readonly id: string; readonly attempt: number; readonly deadlineMs: number; readonly overrunMs: number }
 
 /**
  * Runs one delivery through a subscription's handler: schema check, deadline, outcome. The returned

@@ -74,7 +74,7 @@ export function supervisorConsoleSource(sup: Supervisor): SupervisorConsoleSourc
     pollingMs: sup.tuning.pollingMs,
     load: () => Object.fromEntries([...state.units.values()].map((u) => [u.name, toLoad(u)])),
     async scale(unit, replicas) {
-      handlers.scale(unit, replicas);
+      await handlers.scale(unit, replicas);
     },
     async runCron(unit) {
       return handlers.cronRun(unit);

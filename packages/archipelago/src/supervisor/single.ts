@@ -12,6 +12,7 @@ import { tuningFromEnv } from './probes.js';
 import { SupervisorState } from './state.js';
 import { CronRecords } from './cron-records.js';
 import { CronRunner, TaskRun } from './tasks.js';
+import { kindOf, listens } from '../service/kinds.js';
 
 export async function runSingleProcess(declared: ResolvedService, opts: { only?: readonly string[]; json: boolean }): Promise<number> {
   const service = forEnvironment(declared, LOCAL_ENVIRONMENT).service;
@@ -50,7 +51,7 @@ export async function runSingleProcess(declared: ResolvedService, opts: { only?:
       const r = await new TaskRun(ctx, unit, `${unit.name}-1`).done;
       if (r.code !== 0) throw new ArchipelagoError('ARCH_E_DEPLOY_JOB_FAILED', `deploy job "${unit.name}" failed (exit code ${r.code}); nothing was started. Its output:\n${r.output.trimEnd()}`);
     }
-    const names = units.filter((u) => u.kind === 'api' || u.kind === 'realtime' || u.kind === 'worker' || u.kind === 'cdc').map((u) => u.name);
+    const names = units.filter((u) => kindOf(u).sharesProcess).map((u) => u.name);
     let exited!: (code: number) => void;
     const done = new Promise<number>((resolve) => { exited = resolve; });
     if (names.length > 0) {
@@ -71,7 +72,7 @@ export async function runSingleProcess(declared: ResolvedService, opts: { only?:
     const cronRecords = new CronRecords(service.root);
     for (const unit of units) if (unit.kind === 'cron') crons.push(new CronRunner(ctx, unit, cronRecords));
     for (const unit of units) {
-      if (unit.kind === 'api' || unit.kind === 'realtime') logs.info(`${unit.name} (${unit.kind}) on http://localhost:${unit.port}`, { unit: unit.name, url: `http://localhost:${unit.port}` });
+      if ('port' in unit && listens(unit)) logs.info(`${unit.name} (${unit.kind}) on http://localhost:${unit.port}`, { unit: unit.name, url: `http://localhost:${unit.port}` });
     }
     logs.info(`single process: ${names.join(', ') || 'no long-running units'} in pid ${process.pid}`);
     const code = await done;

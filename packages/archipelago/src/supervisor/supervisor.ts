@@ -16,6 +16,7 @@ import { SupervisorState, type JobRun } from './state.js';
 import { CronRecords } from './cron-records.js';
 import { CronRunner, TaskRun } from './tasks.js';
 import { UnitRunner } from './unit.js';
+import { kindOf, listens, longRunning } from '../service/kinds.js';
 
 export interface SupervisorOptions {
   /** Unit names to run; all when omitted. */
@@ -28,7 +29,6 @@ export interface SupervisorOptions {
   readBacklog?: BacklogReader;
 }
 
-const LONG_RUNNING = new Set(['api', 'realtime', 'worker', 'cdc']);
 
 export class Supervisor {
   readonly state: SupervisorState;
@@ -113,14 +113,14 @@ export class Supervisor {
       this.autoscaler = new AutoscaleLoop({ state: this.state, logs: this.logs, pollingMs: this.tuning.pollingMs, readBacklog, enabled: this.tuning.autoscale });
       const cronRecords = new CronRecords(this.service.root);
       for (const unit of units) {
-        if (LONG_RUNNING.has(unit.kind)) {
+        if (longRunning(unit)) {
           const status = this.state.addUnit({
             name: unit.name, kind: unit.kind, priority: unit.priority, port: 'port' in unit ? unit.port : null,
             replicas: { min: unit.replicas.min, max: unit.replicas.max, desired: 0, ready: 0 }, cron: null,
           });
           const runner = new UnitRunner({ ...ctx, unit }, status);
           this.runners.set(unit.name, runner);
-          runner.setDesired(unit.kind === 'worker' ? unit.replicas.min : Math.max(1, unit.replicas.min));
+          runner.setDesired(kindOf(unit).scalesToZero ? unit.replicas.min : Math.max(1, unit.replicas.min));
           this.autoscaler.add(unit, runner);
         } else if (unit.kind === 'cron') {
           this.crons.set(unit.name, new CronRunner(ctx, unit, cronRecords));
@@ -128,7 +128,7 @@ export class Supervisor {
       }
       this.registered.resolve();
       for (const unit of units) {
-        if (unit.kind === 'api' || unit.kind === 'realtime') this.logs.info(`${unit.name} (${unit.kind}) on http://localhost:${unit.port}`, { unit: unit.name, url: `http://localhost:${unit.port}` });
+        if ('port' in unit && listens(unit)) this.logs.info(`${unit.name} (${unit.kind}) on http://localhost:${unit.port}`, { unit: unit.name, url: `http://localhost:${unit.port}` });
       }
     } catch (e) {
       this.registered.reject(new ArchipelagoError('ARCH_E_USAGE', `the supervisor did not start: ${(e as Error).message}`));

@@ -4,7 +4,7 @@ import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { createPool } from '../database/pool.js';
 import { ArchipelagoError } from '../errors.js';
-import type { Messaging } from '../messaging/facade.js';
+import type { Messaging } from '../messaging/messaging.js';
 import type { ResolvedService, ResolvedUnit } from '../service/types.js';
 import type { UnitContext } from './define.js';
 import { ENV } from './ipc.js';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import { createPool, poolStuckMs } from '../database/pool.js';
 import { ArchipelagoError } from '../errors.js';
-import type { Messaging } from '../messaging/facade.js';
+import type { Messaging } from '../messaging/messaging.js';
 import { createBroker, createMessaging, holderId } from '../messaging/index.js';
 import { loadDefinition } from '../service/catalog.js';
 import { runsIn } from '../service/environments.js';
@@ -13,6 +13,8 @@ import type { ResolvedCdcUnit, ResolvedService, ResolvedUnit } from '../service/
 import { startApiHost } from './api.js';
 import { createContext, createLogger, type OwnedContext } from './context.js';
 import { ENV } from './ipc.js';
+import { ADMIN_PORT } from '../contracts.js';
+import { kindOf, listens, longRunning } from '../service/kinds.js';
 import { Replica, type Host } from './replica.js';
 import { startRealtimeHost } from './realtime.js';
 import { startTaskHost } from './task.js';
@@ -31,7 +33,7 @@ export interface RunOptions {
 }
 
 /** Kubernetes probes and scrapes kinds without a port of their own here. */
-export const DEFAULT_ADMIN_PORT = 9464;
+export const DEFAULT_ADMIN_PORT = ADMIN_PORT;
 
 function adminPortFor(units: readonly ResolvedUnit[]): number | undefined {
   const raw = process.env[ENV.adminPort];
@@ -41,7 +43,7 @@ function adminPortFor(units: readonly ResolvedUnit[]): number | undefined {
     return port;
   }
   // A listening unit serves its probes on its own port; a short-lived task needs none.
-  return units.some((u) => u.kind === 'worker' || u.kind === 'cdc') && !units.some((u) => u.kind === 'api' || u.kind === 'realtime') ? DEFAULT_ADMIN_PORT : undefined;
+  return units.some((u) => longRunning(u) && !listens(u)) && !units.some(listens) ? DEFAULT_ADMIN_PORT : undefined;
 }
 
 async function startHost(unit: ResolvedUnit, ctx: OwnedContext, replica: Replica, args: readonly string[], messaging: Messaging | undefined): Promise<Host> {
@@ -94,7 +96,7 @@ export async function runUnit(opts: RunOptions): Promise<Replica> {
   const { service } = opts;
   const unit = typeof opts.unit === 'string' ? unitByName(service, opts.unit) : opts.unit;
   // A pod knows its environment (synth sets it); a local-only unit started there by hand is refused.
-  const environment = process.env.ARCHIPELAGO_ENVIRONMENT;
+  const environment = process.env[ENV.environment];
   if (environment && !runsIn(unit, environment)) {
     throw new ArchipelagoError('ARCH_E_USAGE', `unit "${unit.name}" does not exist in environment "${environment}" (environments: ${unit.environments!.join(', ')})`);
   }
@@ -131,7 +133,7 @@ export interface InProcessOptions { databaseUrl: string; replica?: string; exit?
 export async function runInProcess(service: ResolvedService, unitNames: readonly string[], opts: InProcessOptions): Promise<Replica> {
   const units = unitNames.map((n) => unitByName(service, n));
   for (const u of units) {
-    if (u.kind === 'cron' || u.kind === 'job') throw new ArchipelagoError('ARCH_E_USAGE', `unit "${u.name}" is a ${u.kind}: it runs in its own process, not in a shared one`);
+    if (!kindOf(u).sharesProcess) throw new ArchipelagoError('ARCH_E_USAGE', `unit "${u.name}" is a ${u.kind}: it runs in its own process, not in a shared one`);
   }
   const replicaId = opts.replica ?? process.env[ENV.replica] ?? `${service.name}-0`;
   const logger = createLogger({ service: service.name, unit: '*', replica: replicaId });

@@ -1,7 +1,6 @@
 // The `nats` broker: one JetStream stream per service (interest retention) with a durable pull
 // consumer per subscription; core NATS subjects for broadcasts; an outbox table in PostgreSQL,
 // relayed to JetStream in order, for `{ tx }` publishes; dead letters in a PostgreSQL table.
-import { createHash } from 'node:crypto';
 import {
   AckPolicy, connect, DeliverPolicy, headers as natsHeaders, JSONCodec, nanos, RetentionPolicy, StorageType,
   type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type MsgHdrs, type NatsConnection,
@@ -14,6 +13,7 @@ import { afterFailure, Bell, brokerErrors, defaultHolder, deliveryTimes, encodeB
 import { runConsumer, type Warn } from '../consumer.js';
 import { PgListener } from './pg-listener.js';
 import * as sql from './nats-sql.js';
+import { durableName } from '../names.js';
 
 export interface NatsBrokerOptions {
   readonly url: string;
@@ -42,11 +42,7 @@ const ackWaitMs = (spec: SubscriptionSpec) => Math.min(NATS_ACK_WAIT_MS, leaseMs
 /** A pull request's life on the server (the client's minimum is 1 s). */
 const PULL_EXPIRES_MS = 1000;
 
-/** JetStream durable names allow no `.`, `*`, `>` or whitespace. */
-export function durableName(subscription: string): string {
-  const clean = subscription.replace(/[^A-Za-z0-9_-]/g, '_');
-  return clean === subscription ? clean : `${clean}_${createHash('sha1').update(subscription).digest('hex').slice(0, 8)}`;
-}
+export { durableName } from '../names.js';
 
 /** The direct-get API the client has but does not export a type for. */
 interface DirectGet { getMessage(stream: string, q: { seq: number; next_by_subj: string }): Promise<{ header?: MsgHdrs; time: Date }> }

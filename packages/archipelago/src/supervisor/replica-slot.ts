@@ -8,6 +8,7 @@ import type { LogMux } from './logs.js';
 import { backoffDelay, probe, type Tuning } from './probes.js';
 import { forkUnit, signal, terminate, exited } from './spawn.js';
 import type { ReplicaStatus, SupervisorState } from './state.js';
+import { HEALTH_PATHS } from '../contracts.js';
 
 export interface ReplicaContext {
   service: ResolvedService;
@@ -94,7 +95,7 @@ export class ReplicaSlot {
 
   private paths(): { liveness: string; readiness: string } {
     const u = this.ctx.unit;
-    return u.kind === 'api' || u.kind === 'realtime' ? u.health : { liveness: '/healthz', readiness: '/readyz' };
+    return 'health' in u ? u.health : HEALTH_PATHS;
   }
 
   private later(fn: () => void, ms: number): void {
