@@ -10,6 +10,7 @@ import { startControlServer, type ControlHandlers } from './control.js';
 import { openDatabase, type SupervisorDatabase } from './database.js';
 import { startCollector, type TraceCollector } from '../tracing/collector.js';
 import type { TraceStore } from '../tracing/store.js';
+import { startBackendPriorities } from './db-priority.js';
 import { checkSecrets, traceEnv } from './env.js';
 import { LogMux } from './logs.js';
 import { tuningFromEnv, type Tuning } from './probes.js';
@@ -38,6 +39,7 @@ export class Supervisor {
   readonly logs: LogMux;
   readonly tuning: Tuning;
   private db: SupervisorDatabase | undefined;
+  private dbPriorities: { stop(): Promise<void> } | undefined;
   private control: { close(): Promise<void> } | undefined;
   private readonly runners = new Map<string, UnitRunner>();
   private readonly crons = new Map<string, CronRunner>();
@@ -106,6 +108,8 @@ export class Supervisor {
         },
       });
       if (this.opts.traces) this.collector = await startCollector();
+      // Background units' queries at their priority too, on a server we started on this machine.
+      if (this.db.embedded) this.dbPriorities = startBackendPriorities(this.service, this.db.url, 1000, (m) => this.logs.warn(m));
       this.state.database = { url: redact(this.db.url), embedded: this.db.embedded, ...(this.db.embedded ? { health: { state: 'up', restarts: 0, lastExit: null, nextStartAt: null } } : {}) };
       // Job units first, so the deploy jobs' runs are recorded like any other.
       for (const unit of units) {
@@ -272,6 +276,7 @@ export class Supervisor {
       await this.closeBroker?.().catch(() => {});
       await this.leaseBroker?.close().catch(() => {});
       await this.control?.close();
+      await this.dbPriorities?.stop();
       await this.collector?.close();
       await this.db?.stop();
       this.logs.info('stopped');
