@@ -10,6 +10,7 @@ import pg from 'pg';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARCHIPELAGO_BIN, createDatabase, SERVICE_ROOT } from './support/context.js';
+import { writeAppConfig } from './support/up.js';
 
 const BIN = ARCHIPELAGO_BIN;
 
@@ -75,16 +76,7 @@ describe('app-api end to end', () => {
     const [apiPort, livePort] = [await freePort(), await freePort()];
     api = `http://127.0.0.1:${apiPort}`;
     live = `ws://127.0.0.1:${livePort}/live`;
-    // A config of its own folder (control socket, outbox) and ports, over the service's real units.
-    configPath = path.join(dir, 'archipelago.config.ts');
-    writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }\n');
-    writeFileSync(configPath, `import base from ${JSON.stringify(path.join(SERVICE_ROOT, 'archipelago.config.ts'))};
-const root = ${JSON.stringify(SERVICE_ROOT)};
-export default { ...base, migrations: root + '/migrations', units: base.units.map((u: any) => ({
-  ...u, ...(u.entry ? { entry: root + '/' + u.entry } : {}),
-  ...(u.kind === 'api' ? { port: ${apiPort} } : u.kind === 'realtime' ? { port: ${livePort} } : {}),
-})) };
-`);
+    configPath = writeAppConfig(dir, apiPort, livePort);
     sup = spawn(process.execPath, [BIN, 'up', '--config', configPath, '--json'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     sup.stdout!.on('data', (d) => { output += d; });
     sup.stderr!.on('data', (d) => { output += d; });

@@ -85,6 +85,13 @@ export async function startConsole(opts: ConsoleOptions): Promise<ConsoleHandle>
     if (path === '/api/stream') return hub.stream(req, res);
     if (path === '/api/state') return sendJson(res, 200, await hub.state());
     if (path === '/api/topics') return sendJson(res, 200, await opts.source.topics());
+    if (path === '/api/traces') return sendJson(res, 200, { collecting: opts.source.traces !== undefined, traces: opts.source.traces?.list() ?? [] });
+    const t = /^\/api\/traces\/([0-9a-f]{32})$/.exec(path);
+    if (t) {
+      const view = opts.source.traces?.get(t[1]!);
+      if (!view) throw new HttpError(404, 'ARCH_E_USAGE', `no trace ${t[1]} is kept (only the recent ones are)`);
+      return sendJson(res, 200, view);
+    }
     const m = /^\/api\/dlq\/([^/]+)(?:\/([^/]+))?$/.exec(path);
     if (m) {
       const sub = decodeURIComponent(m[1]!);

@@ -17,6 +17,8 @@ export interface ReplicaContext {
   logs: LogMux;
   tuning: Tuning;
   databaseUrl: string;
+  /** Laid over each replica's environment (the trace receiver's endpoint). */
+  replicaEnv?: Record<string, string>;
   /** Ends the leases a gone replica process held (its holder id), so its messages are redelivered now. */
   releaseLeases?: (holder: string) => Promise<number>;
 }
@@ -51,7 +53,7 @@ export class ReplicaSlot {
     const s = this.status;
     Object.assign(s, { state: 'starting', adminPort: null, port: null, inFlight: 0, connections: 0, backoffMs: null, nextStartAt: null, cpu: null });
     delete s.cdc;
-    const worker = forkUnit({ service, unit, replica: s.id, databaseUrl, exec: tuning.exec });
+    const worker = forkUnit({ service, unit, replica: s.id, databaseUrl, exec: tuning.exec, extraEnv: this.ctx.replicaEnv });
     this.worker = worker;
     this.startedMs = Date.now();
     s.pid = worker.process.pid ?? null;

@@ -11,8 +11,10 @@ import type { ResolvedService, ResolvedUnit, ResolvedJobUnit } from '../service/
 import { AutoscaleLoop, type BacklogReader } from './autoscale.js';
 import { startControlServer, type ControlHandlers } from './control.js';
 import { openDatabase, type SupervisorDatabase } from './database.js';
+import { startCollector, type TraceCollector } from '../tracing/collector.js';
+import type { TraceStore } from '../tracing/store.js';
 import { startBackendPriorities } from './db-priority.js';
-import { checkSecrets } from './env.js';
+import { checkSecrets, traceEnv } from './env.js';
 import { LogMux } from './logs.js';
 import { tuningFromEnv, type Tuning } from './probes.js';
 import { SupervisorState, type JobRun } from './state.js';
@@ -34,6 +36,8 @@ export interface SupervisorOptions {
   readBacklog?: BacklogReader;
   /** `processes` (default): a process per replica. `in-process`: every long-running unit in this process, one replica each. */
   strategy?: 'processes' | 'in-process';
+  /** Collect the replicas' traces (OTLP/HTTP on a loopback port) for the console. Default false. */
+  traces?: boolean;
 }
 
 
@@ -61,6 +65,15 @@ export class Supervisor {
   readonly ended: Promise<number> = this.endedBy.promise;
   /** The exit code `archipelago up` should end with: 1 when a drain cut work. */
   exitCode = 0;
+  private collector: TraceCollector | undefined;
+
+  /** The recent traces of the replicas, when this supervisor collects them. */
+  get traces(): TraceStore | undefined { return this.collector?.store; }
+
+  /** What every replica's environment gets besides its pod's: where to send its spans. */
+  private get replicaEnv(): Record<string, string> {
+    return this.collector ? traceEnv(this.collector.endpoint) : {};
+  }
 
   /** The declaration as `archipelago up` sees it: units limited to other environments are not there. */
   readonly service: ResolvedService;
@@ -108,6 +121,7 @@ export class Supervisor {
           for (const name of this.state.units.keys()) this.state.changed(name);
         },
       });
+      if (this.opts.traces) this.collector = await startCollector();
       // Background units' queries at their priority too, on a server we started on this machine.
       if (this.db.embedded) this.dbPriorities = startBackendPriorities(this.service, this.db.url, 1000, (m) => this.logs.warn(m));
       this.state.database = { url: redact(this.db.url), embedded: this.db.embedded, ...(this.db.embedded ? { health: { state: 'up', restarts: 0, lastExit: null, nextStartAt: null } } : {}) };
@@ -118,7 +132,7 @@ export class Supervisor {
       await this.runDeployJobs(units);
       await this.prepareCapture(units);
       await this.provision();
-      const ctx = { service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.db.url, releaseLeases: (h: string) => this.releaseLeases(h) };
+      const ctx = { service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.db.url, replicaEnv: this.replicaEnv, releaseLeases: (h: string) => this.releaseLeases(h) };
       // Read the catalog and prepare the broker while the replicas start, not before.
       const reader = this.opts.readBacklog ? Promise.resolve(this.opts.readBacklog) : this.brokerBacklog();
       this.backlogReady = reader;
@@ -204,7 +218,7 @@ export class Supervisor {
     const id = `${unit.name}-${++this.jobSeq}`;
     const record: JobRun = { id, trigger, startedAt: new Date().toISOString(), finishedAt: null, exitCode: null, outcome: 'running' };
     this.state.recordJobRun(unit.name, record);
-    const run = new TaskRun({ service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.databaseUrl }, unit, id, args);
+    const run = new TaskRun({ service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.databaseUrl, replicaEnv: this.replicaEnv }, unit, id, args);
     this.jobs.add(run);
     const r = await run.done;
     this.jobs.delete(run);
@@ -308,6 +322,7 @@ export class Supervisor {
       await this.leaseBroker?.close().catch(() => {});
       await this.control?.close();
       await this.dbPriorities?.stop();
+      await this.collector?.close();
       await this.db?.stop();
       this.logs.info('stopped');
     })();

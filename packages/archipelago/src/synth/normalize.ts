@@ -37,6 +37,8 @@ export interface UnitPlan {
   readonly configData: Readonly<Record<string, string>>;
   /** Secret keys the container references: declared secrets plus the platform's. */
   readonly secretKeys: readonly string[];
+  /** Container variables naming the pod through `$(ARCHIPELAGO_REPLICA)` (OTEL_RESOURCE_ATTRIBUTES). */
+  readonly replicaEnv: Readonly<Record<string, string>>;
   /** Port of the probes and metrics: the unit's port for api/realtime, the admin port otherwise. */
   readonly port: number | undefined;
   readonly health: { readonly liveness: string; readonly readiness: string } | undefined;
@@ -90,7 +92,7 @@ export function normalize(service: ResolvedService, opts: SynthOptions): SynthCo
     const subscriptions = opts.subscriptions.get(unit.name) ?? [];
     const graceSeconds = Math.ceil(unit.graceMs / 1000);
     // The same function builds each local replica's environment (supervisor/spawn.ts).
-    const environment = unitEnvironment(service, unit, { environment: opts.environment, nodeEnv: 'production', adminPort: ADMIN_PORT, host: CONTAINER_HOST });
+    const environment = unitEnvironment(service, unit, { environment: opts.environment, nodeEnv: 'production', adminPort: ADMIN_PORT, host: CONTAINER_HOST, version });
     return {
       unit,
       name: `${service.name}-${unit.name}`,
@@ -99,6 +101,7 @@ export function normalize(service: ResolvedService, opts: SynthOptions): SynthCo
       configMapName: `${service.name}-${unit.name}-env`,
       configData: environment.plain,
       secretKeys: environment.secrets,
+      replicaEnv: environment.perReplica,
       port: 'port' in unit ? unit.port : longRunning ? ADMIN_PORT : undefined,
       health: 'health' in unit ? unit.health : longRunning ? HEALTH_PATHS : undefined,
       terminationGraceSeconds: graceSeconds + (longRunning ? PRESTOP_SECONDS : 0),

@@ -46,6 +46,8 @@ function container(ctx: SynthContext, plan: UnitPlan): IContainer {
   const { unit } = plan;
   const env: IEnvVar[] = [
     { name: ENV.replica, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    // After ARCHIPELAGO_REPLICA: the kubelet expands `$(ARCHIPELAGO_REPLICA)` only from variables defined before.
+    ...Object.entries(plan.replicaEnv).map(([name, value]): IEnvVar => ({ name, value })),
     // An optional key may be missing from the Secret: the pod starts and the variable is unset.
     ...plan.secretKeys.map((key): IEnvVar => ({
       name: key, valueFrom: { secretKeyRef: { name: ctx.secretName, key, ...(unit.optionalSecrets.includes(key) ? { optional: true } : {}) } },

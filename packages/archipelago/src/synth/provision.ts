@@ -21,6 +21,7 @@ export function provisionObjects(ctx: SynthContext): K8sObject[] {
     ...base, name, labels, selector: labels, configMapName: name, port: undefined, health: undefined,
     configData: Object.fromEntries(Object.entries(base.configData).filter(([k]) => SHARED_CONFIG.includes(k))),
     secretKeys: base.secretKeys.filter((k) => k === PLATFORM_SECRET || k === NATS_SECRET),
+    replicaEnv: {},
   };
   const template = podTemplate(ctx, plan, { restartPolicy: 'Never' });
   const container = template.spec!.containers[0]!;

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { Counter, Gauge } from 'prom-client';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Messaging } from '../messaging/messaging.js';
+import { activeSpan, SpanKind, tracer } from '../tracing/context.js';
 import type { ResolvedRealtimeUnit } from '../service/types.js';
 import type { OwnedContext } from './context.js';
 import type { Connection, RealtimeDefinition, RealtimeHub } from './define.js';
@@ -32,11 +33,15 @@ class Hub implements RealtimeHub {
   get connections(): number { return this.all.size; }
   publish(channel: string, data: unknown): number {
     const members = this.channels.get(channel);
-    if (!members) return 0;
-    // Serialised once for every member.
-    const frame = typeof data === 'string' ? data : JSON.stringify(data);
+    // A send made while handling traced work (a broadcast's receive) is a span of that trace.
+    const span = activeSpan() && tracer().startSpan('websocket send', { kind: SpanKind.PRODUCER, attributes: { 'archipelago.ws.channel': channel } });
     let n = 0;
-    for (const c of members) if (c.sendRaw(frame)) n++;
+    if (members) {
+      // Serialised once for every member.
+      const frame = typeof data === 'string' ? data : JSON.stringify(data);
+      for (const c of members) if (c.sendRaw(frame)) n++;
+    }
+    if (span) { span.setAttribute('archipelago.ws.recipients', n); span.end(); }
     return n;
   }
 }

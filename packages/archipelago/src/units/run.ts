@@ -3,6 +3,7 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
 import { createPool, poolStuckMs } from '../database/pool.js';
+import { startTracing } from '../tracing/setup.js';
 import { ArchipelagoError } from '../errors.js';
 import type { Messaging } from '../messaging/messaging.js';
 import { createBroker, createMessaging, holderId } from '../messaging/index.js';
@@ -107,6 +108,9 @@ export async function runUnit(opts: RunOptions): Promise<Replica> {
     health: 'health' in unit ? [unit.health] : [],
   });
   replica.installSignals();
+  // Before anything makes a span; shut down last, so the spans of the drain are exported too.
+  const tracing = await startTracing({ service: service.name, unit: unit.name, replica: replicaId });
+  if (tracing.enabled) logger.info({ endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT }, 'tracing on: exporting spans over OTLP/HTTP');
   const pool = createPool(opts.databaseUrl, { application: `${service.name}/${replicaId}` });
   // Contexts borrow the broker and the pool; the replica closes them last, in that order.
   const broker = createBroker(service, { databaseUrl: opts.databaseUrl, pool, warn: brokerWarn(logger), holder: holderId(replicaId) });
@@ -123,6 +127,7 @@ export async function runUnit(opts: RunOptions): Promise<Replica> {
   await replica.startAdmin();
   const host = await startHost(unit, ctx, replica, opts.args ?? [], messaging);
   replica.add(host, ctx);
+  replica.onClosed(() => tracing.shutdown());
   replica.announce();
   return replica;
 }
