@@ -27,14 +27,10 @@ ARCHIPELAGO_SUPERVISOR='{"backoff":{"initialMs":1000,"maxMs":30000},"pollingMs":
     const json = opts.json === true;
     const consolePort = Number(opts['console-port'] ?? 4000);
     if (!Number.isInteger(consolePort) || consolePort < 0 || consolePort > 65535) throw new ArchipelagoError('ARCH_E_USAGE', `--console-port must be a port number, not "${String(opts['console-port'])}"`);
-    if (opts['single-process']) {
-      const { runSingleProcess } = await import('../supervisor/single.js');
-      return runSingleProcess(service, { only, json });
-    }
     const { Supervisor } = await import('../supervisor/supervisor.js');
     // Traces are for the console to show; --traces collects them without it (the tracing benchmark).
     const traces = opts['no-traces'] !== true && (opts.traces === true || opts['no-console'] !== true);
-    const sup = new Supervisor(service, { only, json, traces });
+    const sup = new Supervisor(service, { only, json, traces, strategy: opts['single-process'] ? 'in-process' : 'processes' });
     let signals = 0;
     let exitCode = 0;
     let closeConsole: (() => Promise<void>) | undefined;
@@ -52,6 +48,8 @@ ARCHIPELAGO_SUPERVISOR='{"backoff":{"initialMs":1000,"maxMs":30000},"pollingMs":
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       process.on('SIGHUP', onSignal);
+      // In one process, the units may end by themselves (an overrun, a failed host): so does `up`.
+      void sup.ended.then(() => Promise.resolve(closeConsole?.()).catch(() => {}).then(() => sup.stop()).then(resolve));
     });
     try {
       await sup.start();
@@ -64,7 +62,7 @@ ARCHIPELAGO_SUPERVISOR='{"backoff":{"initialMs":1000,"maxMs":30000},"pollingMs":
       return exitCode;
     }
     await done;
-    return exitCode;
+    return Math.max(exitCode, sup.exitCode);
   },
 };
 export default command;

@@ -1,5 +1,8 @@
 // The local orchestrator behind `archipelago up`: database, deploy jobs, long-running units at their
 // minimum, crons, probes and restarts, the autoscaler loop, the control endpoint, ordered shutdown.
+// Two ways to run the long-running units, one supervisor: a process per replica (the default), or
+// every unit in this one process (`--single-process`: tiny setups, the isolation benchmark's
+// baseline). Deploy jobs, provisioning, capture, crons and the database are the same in both.
 import cluster from 'node:cluster';
 import { ArchipelagoError } from '../errors.js';
 import type { Broker } from '../messaging/broker.js';
@@ -18,6 +21,8 @@ import { SupervisorState, type JobRun } from './state.js';
 import { CronRecords } from './cron-records.js';
 import { CronRunner, TaskRun } from './tasks.js';
 import { UnitRunner } from './unit.js';
+import { runInProcess } from '../units/run.js';
+import type { Replica } from '../units/replica.js';
 import { kindOf, listens, longRunning } from '../service/kinds.js';
 
 export interface SupervisorOptions {
@@ -29,6 +34,8 @@ export interface SupervisorOptions {
   write?: (text: string) => void;
   /** Reads a worker unit's backlog; the broker's stats by default. */
   readBacklog?: BacklogReader;
+  /** `processes` (default): a process per replica. `in-process`: every long-running unit in this process, one replica each. */
+  strategy?: 'processes' | 'in-process';
   /** Collect the replicas' traces (OTLP/HTTP on a loopback port) for the console. Default false. */
   traces?: boolean;
 }
@@ -51,6 +58,13 @@ export class Supervisor {
   private backlogReady: Promise<unknown> | undefined;
   /** Settles once every unit is registered: control requests that name a unit wait for it. */
   private readonly registered = resolvers();
+  /** The in-process replica of the `in-process` strategy, and how it ended. */
+  private inProcess: Replica | undefined;
+  private readonly endedBy = resolvers<number>();
+  /** Resolves with an exit code when the units' own process ended them (the in-process strategy only). */
+  readonly ended: Promise<number> = this.endedBy.promise;
+  /** The exit code `archipelago up` should end with: 1 when a drain cut work. */
+  exitCode = 0;
   private collector: TraceCollector | undefined;
 
   /** The recent traces of the replicas, when this supervisor collects them. */
@@ -126,8 +140,11 @@ export class Supervisor {
       const readBacklog: BacklogReader = async (unit) => (await reader.catch(() => undefined))?.(unit) ?? null;
       this.autoscaler = new AutoscaleLoop({ state: this.state, logs: this.logs, pollingMs: this.tuning.pollingMs, readBacklog, enabled: this.tuning.autoscale });
       const cronRecords = new CronRecords(this.service.root);
+      if (this.opts.strategy === 'in-process') await this.startInProcess(units);
       for (const unit of units) {
-        if (longRunning(unit)) {
+        if (this.opts.strategy === 'in-process') {
+          if (unit.kind === 'cron') this.crons.set(unit.name, new CronRunner(ctx, unit, cronRecords));
+        } else if (longRunning(unit)) {
           const status = this.state.addUnit({
             name: unit.name, kind: unit.kind, priority: unit.priority, port: 'port' in unit ? unit.port : null,
             replicas: { min: unit.replicas.min, max: unit.replicas.max, desired: 0, ready: 0 }, cron: null,
@@ -219,6 +236,28 @@ export class Supervisor {
     return reader.read;
   }
 
+  /** The `in-process` strategy: every long-running unit in one replica in this process, shown as one ready replica each. */
+  private async startInProcess(units: readonly ResolvedUnit[]): Promise<void> {
+    this.state.mode = 'single-process';
+    const names = units.filter((u) => kindOf(u).sharesProcess).map((u) => u.name);
+    const replicaId = `${this.service.name}-0`;
+    if (names.length > 0) {
+      this.inProcess = await runInProcess(this.service, names, {
+        databaseUrl: this.databaseUrl, replica: replicaId, signals: false,
+        // The units' process is ours: when it ends by itself (an overrun, a failed host), so does the supervisor.
+        exit: (code) => { this.exitCode = Math.max(this.exitCode, code); this.endedBy.resolve(code); },
+      });
+    }
+    for (const name of names) {
+      const u = units.find((x) => x.name === name)!;
+      const s = this.state.addUnit({ name, kind: u.kind, priority: u.priority, port: 'port' in u ? u.port : null, replicas: { min: 1, max: 1, desired: 1, ready: 0 }, cron: null });
+      s.replicaList.push({ id: replicaId, slot: 0, pid: process.pid, state: 'ready', startedAt: new Date().toISOString(), adminPort: null, port: s.port,
+        inFlight: 0, connections: 0, handled: 0, eventLoopLagMs: 0, cpu: null, memoryBytes: null, restarts: 0, backoffMs: null, nextStartAt: null, lastExit: null });
+      this.state.changed(name);
+    }
+    this.logs.info(`single process: ${names.join(', ') || 'no long-running units'} in pid ${process.pid}`);
+  }
+
   handlers(): ControlHandlers {
     return {
       status: () => this.state.snapshot(),
@@ -240,6 +279,7 @@ export class Supervisor {
   }
 
   scale(name: string, replicas: number): { unit: string; from: number; to: number } {
+    if (this.opts.strategy === 'in-process') throw new ArchipelagoError('ARCH_E_USAGE', 'a single-process supervisor cannot scale units; run `archipelago up` without --single-process');
     const runner = this.runners.get(name);
     if (!runner) throw new ArchipelagoError('ARCH_E_UNKNOWN_UNIT', `no long-running unit "${name}" runs here (units: ${[...this.runners.keys()].join(', ')})`);
     const unit = this.service.units.find((u) => u.name === name)!;
@@ -261,6 +301,11 @@ export class Supervisor {
       // Before the first unit is stopped: a replica of a later unit that exits meanwhile (a group-wide
       // SIGTERM reaches every replica at once) has ended, not crashed, and is not restarted.
       for (const runner of this.runners.values()) runner.hold();
+      if (this.inProcess) {
+        // Crons first, as in the other order; then the one process drains every unit at once.
+        for (const cron of this.crons.values()) await cron.stop();
+        this.exitCode = Math.max(this.exitCode, await this.inProcess.shutdown('the supervisor is stopping'));
+      }
       const order = [...this.units].reverse();
       for (const unit of order) {
         const cron = this.crons.get(unit.name);
@@ -304,9 +349,9 @@ function redact(url: string): string {
 }
 
 /** `Promise.withResolvers` (Node 22) for Node 20. */
-function resolvers(): { promise: Promise<void>; resolve(): void; reject(e: unknown): void } {
-  let resolve!: () => void;
+function resolvers<T = void>(): { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void } {
+  let resolve!: (v: T) => void;
   let reject!: (e: unknown) => void;
-  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
   return { promise, resolve, reject };
 }

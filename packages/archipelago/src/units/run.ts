@@ -132,7 +132,13 @@ export async function runUnit(opts: RunOptions): Promise<Replica> {
   return replica;
 }
 
-export interface InProcessOptions { databaseUrl: string; replica?: string; exit?: (code: number) => void }
+export interface InProcessOptions {
+  databaseUrl: string;
+  replica?: string;
+  exit?: (code: number) => void;
+  /** Drain on SIGINT/SIGTERM by itself (default); false when the caller owns the signals and calls `shutdown`. */
+  signals?: boolean;
+}
 
 /** Starts several long-running units in ONE process, each with its own context and logger, sharing a pool and broker. */
 export async function runInProcess(service: ResolvedService, unitNames: readonly string[], opts: InProcessOptions): Promise<Replica> {
@@ -146,7 +152,7 @@ export async function runInProcess(service: ResolvedService, unitNames: readonly
     logger, graceMs: Math.max(0, ...units.map((u) => u.graceMs)), adminPort: adminPortFor(units), exit: opts.exit,
     health: units.flatMap((u) => ('health' in u ? [u.health] : [])),
   });
-  replica.installSignals();
+  if (opts.signals !== false) replica.installSignals();
   const pool = createPool(opts.databaseUrl, { application: `${service.name}/${replicaId}`, max: 10 + 5 * units.length });
   const broker = createBroker(service, { databaseUrl: opts.databaseUrl, pool, warn: brokerWarn(logger), holder: holderId(replicaId) });
   replica.onClosed(() => broker.close());
