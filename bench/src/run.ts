@@ -4,7 +4,8 @@ import { readdirSync, readFileSync, writeFileSync, mkdirSync, existsSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Result, Scenario, Size } from './types.js';
+import { medianFigures, type Figure, type Result, type Scenario, type Size } from './types.js';
+import { runsFor, settle } from './lib/harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const resultsDir = path.resolve(here, '../results');
@@ -22,8 +23,16 @@ export function machine(): Result['machine'] {
   return { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}-${process.arch}` };
 }
 
+/** Runs a scenario BENCH_RUNS times (3 at full size), each after the load settles, and keeps the medians. */
 export async function runScenario(s: Scenario, size: Size): Promise<Result> {
-  const figures = await s.run(size);
+  const runs = s.repeatsItself ? 1 : runsFor(size);
+  const all: Figure[][] = [];
+  const loads: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    loads.push(size === 'full' ? await settle() : os.loadavg()[0]!);
+    all.push(await s.run(size));
+  }
+  const figures = runs === 1 ? all[0]! : medianFigures(all, loads);
   return { scenario: s.name, size, machine: machine(), date: new Date().toISOString(), figures };
 }
 
@@ -32,7 +41,13 @@ const fmt = (n: number) => (Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1
 export function renderTable(results: readonly Result[]): string {
   const lines = ['| scenario | figure | unit | ours | baseline | ratio | size | date |', '| --- | --- | --- | ---: | ---: | ---: | --- | --- |'];
   for (const r of results) {
-    for (const f of r.figures) lines.push(`| ${r.scenario} | ${f.name} | ${f.unit} | ${fmt(f.ours)} | ${fmt(f.baseline)} | ${fmt(f.ratio)} | ${r.size} | ${r.date.slice(0, 10)} |`);
+    for (const f of r.figures) {
+      // A median of runs shows its spread, and a run that started on a busy machine is marked.
+      const ours = f.spread ? `${fmt(f.ours)} (${fmt(f.spread.ours[0])}–${fmt(f.spread.ours[1])})` : fmt(f.ours);
+      const ratio = f.spread ? `${fmt(f.ratio)} (${fmt(f.spread.ratio[0])}–${fmt(f.spread.ratio[1])})` : fmt(f.ratio);
+      const size = f.runs ? `${r.size}, median of ${f.runs}${(f.loadBefore ?? 0) > 1 ? `, load ${fmt(f.loadBefore!)} before (not quiet)` : ''}` : r.size;
+      lines.push(`| ${r.scenario} | ${f.name} | ${f.unit} | ${ours} | ${fmt(f.baseline)} | ${ratio} | ${size} | ${r.date.slice(0, 10)} |`);
+    }
   }
   return lines.join('\n');
 }

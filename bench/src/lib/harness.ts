@@ -147,10 +147,16 @@ export async function endGroup(child: ChildProcess, graceMs = 10_000): Promise<v
   try { process.kill(-child.pid, 'SIGKILL'); } catch { /* none left */ }
 }
 
+/**
+ * The toolkit as users deploy it: its build, when there is one (`npm run build -w packages/archipelago`),
+ * unless ARCHIPELAGO_BUILT says otherwise; the sources through tsx otherwise (CI's smoke runs).
+ */
+export const BUILT = process.env.ARCHIPELAGO_BUILT ?? (existsSync(path.join(repoRoot, 'packages/archipelago/dist/index.js')) ? '1' : '0');
+
 /** `archipelago up` (optionally `--single-process`) for the config, on `url`; ended by `stack`. */
 export function startSupervisor(cfg: AppConfig, url: string, stack: Stack, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
   const child = spawnGroup(process.execPath, [BIN, 'up', '--config', cfg.path, '--json', '--no-console', ...args], {
-    cwd: cfg.root, env: { DATABASE_URL: url, ARCHIPELAGO_SUPERVISOR: JSON.stringify({ pollingMs: 1000 }), ...env },
+    cwd: cfg.root, env: { DATABASE_URL: url, ARCHIPELAGO_SUPERVISOR: JSON.stringify({ pollingMs: 1000 }), ARCHIPELAGO_BUILT: BUILT, ...env },
   });
   stack.push(() => endGroup(child));
   return child;
@@ -205,3 +211,18 @@ export async function autocannon(url: string, opts: { seconds: number; connectio
 
 /** Rounds for the results file. */
 export const r2 = (n: number) => Number(n.toFixed(2));
+
+/** How many times a scenario repeats its measurement: BENCH_RUNS, else 3 at full size and 1 at small. */
+export const runsFor = (size: 'small' | 'full'): number => Number(process.env.BENCH_RUNS ?? (size === 'full' ? 3 : 1));
+/** How long `settle` waits at most: BENCH_SETTLE_MS, else 90 s. */
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 90_000);
+
+/**
+ * Waits (up to `maxMs`) for the 1-minute load average to fall below 1, so a run does not start
+ * in the tail of the previous one, and returns the load it starts at (recorded with the figures).
+ */
+export async function settle(maxMs = SETTLE_MS): Promise<number> {
+  const end = Date.now() + maxMs;
+  while (os.loadavg()[0]! >= 1 && Date.now() < end) await sleep(2000);
+  return os.loadavg()[0]!;
+}

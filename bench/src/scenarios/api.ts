@@ -1,6 +1,9 @@
 // GET /feed throughput and p99: the app-api `api` unit under `archipelago up --only api` beside a
 // bare Fastify route running the same queries, both separate processes on the same seeded
-// database, loaded in turn by autocannon (its own process) in the same run.
+// database, loaded in turn by autocannon (its own process) in the same run. A second supervisor
+// runs the same unit with tracing on (`--traces`: every request sampled, spans exported to the
+// supervisor's own receiver), loaded in the same rounds: tracing's cost is the ratio of the two.
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { higher, lower, type Figure, type Scenario, type Size } from '../types.js';
@@ -35,24 +38,36 @@ async function run(size: Size): Promise<Figure[]> {
     const cfg = await appConfig(ws.dir);
     const sup = startSupervisor(cfg, url, ws.stack, ['--only', 'api']);
     const oursUrl = `http://127.0.0.1:${cfg.ports.api}/feed?limit=20`;
+    // Its own folder (control socket) and port; 100 % sampling whatever the environment says.
+    mkdirSync(path.join(ws.dir, 'traced'));
+    const tracedCfg = await appConfig(path.join(ws.dir, 'traced'));
+    const traced = startSupervisor(tracedCfg, url, ws.stack, ['--only', 'api', '--traces'], { OTEL_TRACES_SAMPLER: 'always_on' });
+    const tracedUrl = `http://127.0.0.1:${tracedCfg.ports.api}/feed?limit=20`;
     const barePort = await freePort();
     const bare = spawnGroup(process.execPath, ['--import', 'tsx', bareEntry], { env: { DATABASE_URL: url, PORT: String(barePort) } });
     ws.stack.push(() => endGroup(bare));
     const bareUrl = `http://127.0.0.1:${barePort}/feed?limit=20`;
     await waitHttp(oursUrl.replace('?limit=20', ''), 401, 120_000, sup);
     await waitHttp(bareUrl, 401, 60_000, bare);
-    // Warm both (JIT, pool, plan cache), then alternate so drift in machine load hits both alike.
+    await waitHttp(tracedUrl.replace('?limit=20', ''), 401, 120_000, traced);
+    // The traced replica must really export (and the other must not), or the ratio means nothing.
+    if (!traced.output().includes('tracing on') || sup.output().includes('tracing on')) throw new Error('api: tracing was not on in the traced supervisor only');
+    // Warm all three (JIT, pool, plan cache), then alternate so drift in machine load hits each alike.
     await autocannon(oursUrl, { seconds: 1, connections: plan.connections, headers });
     await autocannon(bareUrl, { seconds: 1, connections: plan.connections, headers });
-    const ours: LoadResult[] = [], base: LoadResult[] = [];
+    await autocannon(tracedUrl, { seconds: 1, connections: plan.connections, headers });
+    const ours: LoadResult[] = [], base: LoadResult[] = [], tracing: LoadResult[] = [];
     for (let i = 0; i < plan.rounds; i++) {
       base.push(await autocannon(bareUrl, { seconds: plan.seconds, connections: plan.connections, headers }));
       ours.push(await autocannon(oursUrl, { seconds: plan.seconds, connections: plan.connections, headers }));
+      tracing.push(await autocannon(tracedUrl, { seconds: plan.seconds, connections: plan.connections, headers }));
     }
-    const o = merge(ours), b = merge(base);
-    if (o.requests === 0 || b.requests === 0) throw new Error(`api: no requests completed (ours ${o.requests}, bare ${b.requests})`);
-    if (o.bad || b.bad) throw new Error(`api: failed responses (ours ${o.bad} of ${o.requests}, bare ${b.bad} of ${b.requests})`);
+    const o = merge(ours), b = merge(base), t = merge(tracing);
+    if (o.requests === 0 || b.requests === 0 || t.requests === 0) throw new Error(`api: no requests completed (ours ${o.requests}, bare ${b.requests}, traced ${t.requests})`);
+    if (o.bad || b.bad || t.bad) throw new Error(`api: failed responses (ours ${o.bad} of ${o.requests}, bare ${b.bad} of ${b.requests}, traced ${t.bad} of ${t.requests})`);
     return [
+      { name: 'GET /feed throughput, tracing on (100 % sampled, local collection) vs off', unit: 'req/s', ours: r2(t.rps), baseline: r2(o.rps), ratio: r2(higher(t.rps, o.rps)) },
+      { name: 'GET /feed p99, tracing on vs off', unit: 'ms', ours: r2(t.p99), baseline: r2(o.p99), ratio: r2(lower(t.p99, o.p99)) },
       { name: 'GET /feed throughput vs bare Fastify + same SQL', unit: 'req/s', ours: r2(o.rps), baseline: r2(b.rps), ratio: r2(higher(o.rps, b.rps)) },
       { name: 'GET /feed p50 vs bare Fastify + same SQL', unit: 'ms', ours: r2(o.p50), baseline: r2(b.p50), ratio: r2(lower(o.p50, b.p50)) },
       { name: 'GET /feed p99 vs bare Fastify + same SQL', unit: 'ms', ours: r2(o.p99), baseline: r2(b.p99), ratio: r2(lower(o.p99, b.p99)) },

@@ -1,5 +1,10 @@
-// Archipelago's public API.
-export * from './service/index.js';
+// Archipelago's public API: what a service's code and config import. Everything else is internal;
+// test/package/public-api.test.ts lists these exports and fails on an unplanned addition.
+export type * from './service/types.js';
+export { defineService, defineUnit } from './service/define.js';
+export { validateService, resolveService, type ValidateOptions, type ValidationResult } from './service/validate.js';
+export { loadService, unitByName, type LoadedService } from './service/load.js';
+export { parseDuration } from './service/quantity.js';
 export { ArchipelagoError, codes, isArchipelagoError, type ErrorCode } from './errors.js';
 export { topic, type Topic, type MessageOf } from './messaging/topic.js';
 export type { Delivery, SubscribeOptions, PublishOptions, Backoff } from './messaging/types.js';

@@ -1,19 +1,14 @@
 import path from 'node:path';
 import pg from 'pg';
-import { migrate } from 'archipelago-toolkit';
-import { startEmbedded } from '../../../packages/archipelago/src/database/index.js';
+import { startTestDatabase } from 'archipelago-toolkit/testing';
 import { seed } from '../src/domain/seed.js';
 
 const users = Number(process.argv[2] ?? 350000);
-const db = await startEmbedded({ dataDir: '/tmp/appapi-measure/data' });
-try {
-  for (const method of (process.argv[3] ? [process.argv[3]] : ['copy', 'sql']) as ('copy' | 'sql')[]) {
-    const name = `m_${method}_${Date.now()}`;
-    const admin = new pg.Client({ connectionString: db.adminUrl });
-    await admin.connect(); await admin.query(`CREATE DATABASE ${name}`); await admin.end();
-    const url = db.urlFor(name);
-    await migrate(url, path.resolve('migrations'));
-    const c = new pg.Client({ connectionString: url });
+for (const method of (process.argv[3] ? [process.argv[3]] : ['copy', 'sql']) as ('copy' | 'sql')[]) {
+  // A database of its own per method, on an embedded PostgreSQL (or TEST_DATABASE_URL's server).
+  const db = await startTestDatabase({ migrations: path.resolve('migrations') });
+  try {
+    const c = new pg.Client({ connectionString: db.url });
     await c.connect();
     const t0 = performance.now();
     const stages: Record<string, number> = {};
@@ -27,5 +22,5 @@ try {
     const r = await c.query('SELECT (SELECT count(*) FROM users) u, (SELECT count(*) FROM posts) p, (SELECT count(*) FROM upvotes) v, (SELECT count(*) FROM comments) c');
     console.log(r.rows[0]);
     await c.end();
-  }
-} finally { await db.stop(); }
+  } finally { await db.close(); }
+}

@@ -1,26 +1,17 @@
 // The topics the units share: row changes from the `changes` cdc unit, live events, digest batches.
-import { changeTopicName, topic } from 'archipelago-toolkit';
+import { changeTopic, topic, type RowChange } from 'archipelago-toolkit';
 import { z } from 'zod';
+import service from '../archipelago.config.js';
 
-const row = z.record(z.string(), z.unknown());
-/** What the cdc relay publishes for one row change. */
-export const changeSchema = z.object({
-  table: z.string(),
-  op: z.enum(['insert', 'update', 'delete']),
-  before: row.nullish(),
-  after: row.nullish(),
-  lsn: z.string(),
-  committedAt: z.union([z.string(), z.date()]).transform((v) => (typeof v === 'string' ? v : v.toISOString())),
-  xid: z.union([z.number(), z.string()]).optional(),
-});
-export type Change = z.input<typeof changeSchema>;
+/** One row change as the toolkit's cdc relay publishes it (its own schema checks each message). */
+export type Change = RowChange;
 
-/** The cdc unit that streams this service's tables (see archipelago.config.ts). */
-export const CDC_UNIT = 'changes';
+/** The cdc unit that streams this service's tables, read from archipelago.config.ts (one source). */
+export const CDC_UNIT = service.units.find((u) => u.kind === 'cdc')!.name;
 export const changes = {
-  posts: topic(changeTopicName(CDC_UNIT, 'posts'), { schema: changeSchema }),
-  upvotes: topic(changeTopicName(CDC_UNIT, 'upvotes'), { schema: changeSchema }),
-  comments: topic(changeTopicName(CDC_UNIT, 'comments'), { schema: changeSchema }),
+  posts: changeTopic(CDC_UNIT, 'posts'),
+  upvotes: changeTopic(CDC_UNIT, 'upvotes'),
+  comments: changeTopic(CDC_UNIT, 'comments'),
 };
 
 export const liveSchema = z.discriminatedUnion('kind', [

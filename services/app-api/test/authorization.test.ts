@@ -2,17 +2,12 @@
 // acts on user A's resources (posts, comments, bookmarks, upvotes, notifications, digest settings,
 // A's WebSocket channel); each attempt is refused or acts on B's own rows only, and A's rows are
 // byte for byte what they were.
-import { Writable } from 'node:stream';
-import { loadService, unitByName, type RealtimeDefinition, type ResolvedRealtimeUnit } from 'archipelago-toolkit';
+import { loadService } from 'archipelago-toolkit';
+import { startUnitHost, type UnitHost } from 'archipelago-toolkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createMemoryBroker, createMessaging } from '../../../packages/archipelago/src/messaging/index.js';
-import { createContext } from '../../../packages/archipelago/src/units/context.js';
-import { startRealtimeHost } from '../../../packages/archipelago/src/units/realtime.js';
-import { Replica, type Host } from '../../../packages/archipelago/src/units/replica.js';
 import { getNotification, recordActivity } from '../src/domain/notifications.js';
 import { live } from '../src/topics.js';
-import realtimeUnit from '../src/units/realtime.js';
 import { apiHarness, type ApiHarness } from './support/api.js';
 import { SERVICE_ROOT } from './support/context.js';
 
@@ -105,21 +100,14 @@ describe('authorization matrix: B against A', () => {
 });
 
 describe("authorization matrix: A's WebSocket channel", () => {
-  let host: Host | undefined;
-  let messaging: ReturnType<typeof createMessaging> | undefined;
+  let host: UnitHost | undefined;
   afterAll(async () => {
     await host?.close();
-    await messaging?.close();
   });
 
   it("never delivers A's notifications to B, whatever B asks for", async () => {
     const { service } = await loadService(`${SERVICE_ROOT}/archipelago.config.ts`);
-    const unit = { ...unitByName(service, 'realtime'), port: 0 } as ResolvedRealtimeUnit;
-    const quiet = new Writable({ write(_c, _e, cb) { cb(); } });
-    const logger = createContext({ service, unit, replica: 'rt', databaseUrl: h.url, defaultMetrics: false, logStream: quiet }).logger;
-    messaging = createMessaging(createMemoryBroker(), { unit: 'realtime', logger });
-    const ctx = createContext({ service, unit, replica: 'realtime-1', databaseUrl: h.url, messaging, defaultMetrics: false, logStream: quiet });
-    host = await startRealtimeHost(unit, realtimeUnit as unknown as RealtimeDefinition, ctx, new Replica({ logger, graceMs: 1000, exit: () => {} }), messaging);
+    host = await startUnitHost({ service, unit: 'realtime', databaseUrl: h.url });
 
     const open = async (token: string) => {
       const ws = new WebSocket(`ws://127.0.0.1:${host!.port}/live?token=${token}`);
@@ -142,7 +130,7 @@ describe("authorization matrix: A's WebSocket channel", () => {
     expect(wb.got.slice(1).map((m) => m.type)).toEqual(['error', 'error', 'error', 'error', 'error']);
 
     const notification = (await getNotification(h.ctx.db, notificationId))!;
-    await messaging.broadcast(live, { kind: 'notification', userId: a.id, notification: { ...notification } });
+    await host.messaging.broadcast(live, { kind: 'notification', userId: a.id, notification: { ...notification } });
     await until("A's notification", () => wa.got.some((m) => m.type === 'notification'));
     // A ping after the broadcast: once B has its pong, anything for B from before has arrived too.
     wb.ws.send(JSON.stringify({ type: 'ping' }));

@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadService } from 'archipelago-toolkit';
 import { ArchipelagoService } from 'archipelago-toolkit/pulumi';
 import * as credentials from '../src/domain/demo-credentials.js';
-import { SERVICE_ROOT } from './support/context.js';
+import { ARCHIPELAGO_BIN, SERVICE_ROOT } from './support/context.js';
 
-const BIN = path.resolve(SERVICE_ROOT, '../../packages/archipelago/bin/archipelago.js');
+const BIN = ARCHIPELAGO_BIN;
 const CONFIG = path.join(SERVICE_ROOT, 'archipelago.config.ts');
 const CREDENTIALS_MODULE = path.join(SERVICE_ROOT, 'src/domain/demo-credentials.ts');
 const KNOWN = Object.values(credentials);

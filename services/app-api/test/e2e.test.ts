@@ -9,12 +9,10 @@ import { simpleParser } from 'mailparser';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../../../packages/archipelago/test/support/db.js';
-import { SERVICE_ROOT } from './support/context.js';
+import { ARCHIPELAGO_BIN, createDatabase, SERVICE_ROOT } from './support/context.js';
+import { writeAppConfig } from './support/up.js';
 
-const BIN = path.resolve(SERVICE_ROOT, '../../packages/archipelago/bin/archipelago.js');
-const UP_AVAILABLE = existsSync(path.resolve(SERVICE_ROOT, '../../packages/archipelago/src/cli/up.ts'));
-if (!UP_AVAILABLE) console.warn('e2e: skipped, this build has no `archipelago up`');
+const BIN = ARCHIPELAGO_BIN;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -69,25 +67,16 @@ async function call(method: string, p: string, token?: string, body?: unknown): 
   return text ? JSON.parse(text) : undefined;
 }
 
-describe.skipIf(!UP_AVAILABLE)('app-api end to end', () => {
+describe('app-api end to end', () => {
   beforeAll(async () => {
-    dbUrl = await createTestDatabase('appapi_e2e', { replication: true });
+    dbUrl = await createDatabase('appapi_e2e', { replication: true });
     // Inside the repository (children resolve tsx from their working directory), ignored by git.
     mkdirSync(path.join(SERVICE_ROOT, '.archipelago'), { recursive: true });
     dir = mkdtempSync(path.join(SERVICE_ROOT, '.archipelago', 'e2e-'));
     const [apiPort, livePort] = [await freePort(), await freePort()];
     api = `http://127.0.0.1:${apiPort}`;
     live = `ws://127.0.0.1:${livePort}/live`;
-    // A config of its own folder (control socket, outbox) and ports, over the service's real units.
-    configPath = path.join(dir, 'archipelago.config.ts');
-    writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }\n');
-    writeFileSync(configPath, `import base from ${JSON.stringify(path.join(SERVICE_ROOT, 'archipelago.config.ts'))};
-const root = ${JSON.stringify(SERVICE_ROOT)};
-export default { ...base, migrations: root + '/migrations', units: base.units.map((u: any) => ({
-  ...u, ...(u.entry ? { entry: root + '/' + u.entry } : {}),
-  ...(u.kind === 'api' ? { port: ${apiPort} } : u.kind === 'realtime' ? { port: ${livePort} } : {}),
-})) };
-`);
+    configPath = writeAppConfig(dir, apiPort, livePort);
     sup = spawn(process.execPath, [BIN, 'up', '--config', configPath, '--json'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     sup.stdout!.on('data', (d) => { output += d; });
     sup.stderr!.on('data', (d) => { output += d; });

@@ -3,7 +3,7 @@
 // JSON with error.code, nothing stored that the schemas forbid, and the service is healthy after.
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawRequest } from '../../../packages/archipelago/test/support/raw-http.js';
+import { rawRequest } from 'archipelago-toolkit/testing';
 import { apiHarness, type ApiHarness } from './support/api.js';
 import { malformed, operations, type Fixtures } from './support/fuzz.js';
 

@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPool } from 'archipelago-toolkit';
-import { createPostgresBroker } from '../../../packages/archipelago/src/messaging/index.js';
+import { createPostgresBroker } from 'archipelago-toolkit/testing';
 import demoSeed from '../src/jobs/demo-seed.js';
 import { migratedDatabase, unitContext } from './support/context.js';
 

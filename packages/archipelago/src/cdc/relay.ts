@@ -214,9 +214,11 @@ class CdcRelay implements Relay {
   async #lead(client: pg.Client, lost: Promise<never>): Promise<void> {
     let delay = 250;
     const maxDelay = this.#o.maxBackoffMs ?? 5000;
+    const version = Number((await client.query<{ server_version_num: string }>('SHOW server_version_num')).rows[0]?.server_version_num ?? 0);
     while (!this.#stopping) {
       const pos = await this.#observe(client);
       const session = new ReplicationSession({
+        messages: version >= 140000,
         databaseUrl: this.#o.databaseUrl, unit: this.#o.unit.name, slot: this.#names.slot, publication: this.#names.publication,
         tables: this.#tables, broker: this.#o.broker, logger: this.#log, batchSize: this.#o.batchSize,
         confirmedLsn: pos?.confirmedLsn ? parseLsn(pos.confirmedLsn) : 0n,

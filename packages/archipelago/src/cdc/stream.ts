@@ -5,7 +5,9 @@ import net from 'node:net';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import type { Logger } from 'pino';
 import type { Broker, OutgoingMessage } from '../messaging/broker.js';
-import { changeTopicName } from '../service/catalog.js';
+import { TRACE_MESSAGE_PREFIX } from '../database/pool.js';
+import { changeTopicName } from '../messaging/names.js';
+import { contextOf, headersOf, SpanKind, trace, tracer, type Span } from '../tracing/context.js';
 import { formatLsn, parseLsn } from './lsn.js';
 import type { WatchedTable } from './setup.js';
 import type { ChangeOp, RowChange } from './topics.js';
@@ -27,10 +29,14 @@ export interface SessionOptions {
   readonly onRelayed?: (count: number) => void;
   /** Resolves while this relay still holds the lead; rejects once it lost it. Awaited before every publish. */
   readonly fence?: () => Promise<void>;
+  /** Ask pgoutput for logical decoding messages (trace context); needs PostgreSQL 14 or later. */
+  readonly messages?: boolean;
 }
 
 interface Item {
   readonly messages: { topic: string; message: OutgoingMessage }[];
+  /** The relay's PRODUCER spans of a traced transaction's changes, ended once the broker holds them. */
+  readonly spans?: Span[];
   /** Set on a transaction's last item (its commit end) and on idle keepalives. */
   readonly endLsn?: bigint;
   readonly committedAt?: Date;
@@ -42,6 +48,8 @@ interface OpenTransaction {
   readonly committedAt: Date;
   index: number;
   messages: { topic: string; message: OutgoingMessage }[];
+  /** The writer's `traceparent`, from the transaction's logical decoding message (see database/pool.ts). */
+  traceparent?: string;
 }
 
 // Timers stay referenced: while the relay waits for the broker or the server, nothing else may
@@ -63,6 +71,30 @@ function plain(row: Record<string, unknown> | null | undefined): Record<string, 
     out[k] = v instanceof Date ? v.toISOString() : Buffer.isBuffer(v) ? `\\x${v.toString('hex')}` : v;
   }
   return out;
+}
+
+/**
+ * One PRODUCER span per change of a traced transaction, a child of the writer's span: the change's
+ * message carries the relay span's context, so its consumers join the writer's trace. A change of
+ * a transaction that carried no trace context gets no span (bulk writes would flood the traces).
+ */
+function traceChanges(messages: { topic: string; message: OutgoingMessage }[], traceparent: string, slot: string): { messages: { topic: string; message: OutgoingMessage }[]; spans: Span[] } {
+  const parent = contextOf({ traceparent });
+  const spans: Span[] = [];
+  const out = messages.map(({ topic, message }) => {
+    const change = message.payload as RowChange<Record<string, unknown>>;
+    const span = tracer().startSpan(`publish ${topic}`, {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        'messaging.operation.type': 'send', 'messaging.destination.name': topic, 'messaging.message.id': message.id,
+        'archipelago.cdc.table': change.table, 'archipelago.cdc.op': change.op, 'archipelago.cdc.lsn': change.lsn, 'archipelago.cdc.slot': slot,
+      },
+    }, parent);
+    spans.push(span);
+    const headers = headersOf(trace.setSpan(parent, span));
+    return { topic, message: headers ? { ...message, headers } : message };
+  });
+  return { messages: out, spans };
 }
 
 export class ReplicationSession {
@@ -125,7 +157,9 @@ export class ReplicationSession {
     });
     this.#service.on('data', (lsn: string, msg: Pgoutput.Message) => this.#onData(lsn, msg));
     this.#service.on('heartbeat', (lsn: string, _ts: number, reply: boolean) => this.#onKeepalive(lsn, reply));
-    const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [this.#o.publication] });
+    // `messages` (PostgreSQL 14+) adds logical decoding messages to the stream: the trace context
+    // a traced transaction emitted (see database/pool.ts).
+    const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [this.#o.publication], messages: this.#o.messages ?? false });
     try {
       await Promise.race([this.#service.subscribe(plugin, this.#o.slot, formatLsn(this.confirmed)), failed]);
       if (!this.#ended) throw new Error('the replication stream ended');
@@ -147,6 +181,8 @@ export class ReplicationSession {
     await atMost(this.#service.destroy(), 2000);
     // An in-flight publish finishes (or fails) before a new session may publish the same changes.
     await this.#working?.catch(() => {});
+    // Changes left unpublished are replayed by the next session, under spans of their own.
+    for (const item of this.#queue) for (const span of item.spans ?? []) { span.setAttribute('archipelago.cdc.unpublished', true); span.end(); }
   }
 
   async #drained(): Promise<void> {
@@ -199,11 +235,17 @@ export class ReplicationSession {
         }
         return;
       }
+      case 'message': {
+        const tx = this.#open;
+        if (tx && msg.transactional && msg.prefix === TRACE_MESSAGE_PREFIX) tx.traceparent = Buffer.from(msg.content).toString('utf8');
+        return;
+      }
       case 'commit': {
         const tx = this.#open;
         this.#open = undefined;
         if (!tx) return;
-        this.#enqueue({ messages: tx.messages, endLsn: parseLsn(msg.commitEndLsn ?? lsn), committedAt: tx.committedAt });
+        const traced = tx.traceparent ? traceChanges(tx.messages, tx.traceparent, this.#o.slot) : undefined;
+        this.#enqueue({ messages: traced?.messages ?? tx.messages, spans: traced?.spans, endLsn: parseLsn(msg.commitEndLsn ?? lsn), committedAt: tx.committedAt });
         return;
       }
       default:
@@ -271,6 +313,7 @@ export class ReplicationSession {
         }
       }
       if (!(await this.#publish(byTopic))) return;
+      for (const item of take) for (const span of item.spans ?? []) span.end();
       this.#queue.splice(0, take.length);
       this.#pending -= n;
       let end: bigint | undefined;

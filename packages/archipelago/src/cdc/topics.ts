@@ -1,7 +1,7 @@
 // Typed change topics: what the cdc relay publishes per table, so workers subscribe with row types.
 import { z } from 'zod';
 import { topic, type Topic } from '../messaging/topic.js';
-import { changeTopicName } from '../service/catalog.js';
+import { changeTopicName } from '../messaging/names.js';
 
 export type ChangeOp = 'insert' | 'update' | 'delete';
 

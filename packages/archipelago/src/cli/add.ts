@@ -8,19 +8,20 @@ import { validateService } from '../service/validate.js';
 import type { ResolvedService } from '../service/types.js';
 import { parseArgs, type Command } from './main.js';
 import { entryPathFor, entryTemplate, unitLiteral, type AddableKind } from './templates.js';
+import { KIND_NAMES, KINDS } from '../service/kinds.js';
 
-const KINDS: readonly AddableKind[] = ['api', 'worker', 'realtime', 'cron', 'job', 'cdc'];
+const ADDABLE: readonly AddableKind[] = KIND_NAMES;
 
 const command: Command = {
   summary: 'add a unit: append it to archipelago.config.ts and create its entry file',
   usage: `archipelago add <kind> <name> [--config <file>] [--port <port>] [--tables a,b (cdc)]
 
-  kinds: ${KINDS.join(', ')}`,
+  kinds: ${ADDABLE.join(', ')}`,
   async run(argv) {
     const { opts, positionals } = parseArgs(argv, { config: 'string', port: 'string', tables: 'string' });
     const [kind, name] = positionals;
     if (!kind || !name || positionals.length > 2) throw new ArchipelagoError('ARCH_E_USAGE', `usage: ${command.usage}`);
-    if (!KINDS.includes(kind as AddableKind)) throw new ArchipelagoError('ARCH_E_UNKNOWN_KIND', `cannot add a unit of kind "${kind}" (kinds: ${KINDS.join(', ')})`);
+    if (!ADDABLE.includes(kind as AddableKind)) throw new ArchipelagoError('ARCH_E_UNKNOWN_KIND', `cannot add a unit of kind "${kind}" (kinds: ${ADDABLE.join(', ')})`);
     const configPath = findConfig(opts.config as string | undefined);
     const root = path.dirname(configPath);
     const current = await resolved(configPath);
@@ -30,7 +31,7 @@ const command: Command = {
     const tables = typeof opts.tables === 'string' ? opts.tables.split(',').map((t) => t.trim()).filter(Boolean) : [];
     if (kind === 'cdc' && tables.length === 0) throw new ArchipelagoError('ARCH_E_USAGE', 'a cdc unit needs the tables whose changes it publishes: --tables posts,comments');
     let port: number | undefined;
-    if (kind === 'api' || kind === 'realtime') {
+    if (KINDS[kind as AddableKind].listens) {
       const used = current.units.flatMap((u) => ('port' in u ? [u.port] : []));
       port = opts.port !== undefined ? Number(opts.port) : Math.max(2999, ...used) + 1;
     }

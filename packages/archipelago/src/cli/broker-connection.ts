@@ -1,4 +1,5 @@
-// Shared by the messaging commands: where the service's database is, and a broker on it.
+// Shared by the commands that reach a service's database (run, job, migrate, provision, topics, dlq):
+// the one place that finds it, and a broker on it.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ArchipelagoError } from '../errors.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ArchipelagoError } from '../errors.js';
 import { findConfig, loadService, unitByName } from '../service/load.js';
 import { control } from '../supervisor/control.js';
-import { readDatabaseFile } from '../supervisor/database.js';
+import { databaseUrlFor } from './broker-connection.js';
 import { checkSecrets, localUnitEnv } from '../supervisor/env.js';
 import { BIN } from '../supervisor/spawn.js';
 import { parseArgs, type Command } from './main.js';
@@ -30,8 +30,7 @@ const command: Command = {
     const { service } = await loadService(configPath);
     const unit = unitByName(service, name);
     if (unit.kind !== 'job') throw new ArchipelagoError('ARCH_E_UNKNOWN_UNIT', `unit "${name}" is a ${unit.kind}, not a job`);
-    const url = process.env.DATABASE_URL ?? readDatabaseFile(root);
-    if (!url) throw new ArchipelagoError('ARCH_E_DATABASE', `no database: set DATABASE_URL, or start \`archipelago up\` for this service`);
+    const url = databaseUrlFor(service);
     // The environment its replica under the supervisor would get, and nothing else.
     checkSecrets(service, [unit]);
     const env = localUnitEnv({ service, unit, replica: `${name}-manual`, databaseUrl: url });

@@ -1,8 +1,7 @@
 // `archipelago migrate`: applies the service's SQL migrations (each once, each in a transaction).
 import { migrate } from '../database/migrate.js';
 import { loadService } from '../service/load.js';
-import { ArchipelagoError } from '../errors.js';
-import { readDatabaseFile } from '../supervisor/database.js';
+import { databaseUrlFor } from './broker-connection.js';
 import { parseArgs, type Command } from './main.js';
 
 const command: Command = {
@@ -11,8 +10,7 @@ const command: Command = {
   async run(argv) {
     const { opts } = parseArgs(argv, { config: 'string' });
     const { service } = await loadService(opts.config as string | undefined);
-    const url = process.env.DATABASE_URL ?? readDatabaseFile(service.root);
-    if (!url) throw new ArchipelagoError('ARCH_E_DATABASE', 'no database: set DATABASE_URL or start the service with `archipelago up`');
+    const url = databaseUrlFor(service);
     const r = await migrate(url, service.migrationsDir, (m) => console.log(m));
     console.log(`${r.applied.length} applied, ${r.skipped.length} already applied (${service.migrationsDir})`);
     // Subscriptions exist from the declaration on, before any worker runs (see `archipelago provision`).

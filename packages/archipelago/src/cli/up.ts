@@ -5,7 +5,7 @@ import { parseArgs, reportError, type Command } from './main.js';
 
 const command: Command = {
   summary: 'run every unit locally: database, deploy jobs, replicas, crons, autoscaling',
-  usage: `archipelago up [--config <file>] [--only <unit,unit>] [--single-process] [--json] [--console-port <n>] [--no-console]
+  usage: `archipelago up [--config <file>] [--only <unit,unit>] [--single-process] [--json] [--console-port <n>] [--no-console] [--traces | --no-traces]
 
   --config <file>     the service declaration (default: archipelago.config.ts here or above)
   --only <units>      run only these units (comma-separated)
@@ -13,11 +13,13 @@ const command: Command = {
   --json              print raw JSON log lines instead of rendered ones (NO_COLOR turns colours off)
   --console-port <n>  serve the browser console on 127.0.0.1:<n> (default 4000; 0 picks a free port)
   --no-console        do not serve the console
+  --traces            collect the replicas' OpenTelemetry traces (default: on when the console is)
+  --no-traces         do not collect traces: replicas export no spans
 
 Timings (probe periods, restart back-off 1s doubling to 30s, autoscaler polling) can be tuned with
 ARCHIPELAGO_SUPERVISOR='{"backoff":{"initialMs":1000,"maxMs":30000},"pollingMs":2000}'.`,
   async run(argv) {
-    const { opts, positionals } = parseArgs(argv, { config: 'string', only: 'string', 'single-process': 'boolean', json: 'boolean', 'console-port': 'string', 'no-console': 'boolean' });
+    const { opts, positionals } = parseArgs(argv, { config: 'string', only: 'string', 'single-process': 'boolean', json: 'boolean', 'console-port': 'string', 'no-console': 'boolean', traces: 'boolean', 'no-traces': 'boolean' });
     if (positionals.length > 0) throw new ArchipelagoError('ARCH_E_USAGE', `unexpected argument "${positionals[0]}"`);
     const { service, warnings } = await loadService(opts.config as string | undefined);
     for (const w of warnings) console.error(`warning ${w.code}: ${w.message}`);
@@ -25,12 +27,10 @@ ARCHIPELAGO_SUPERVISOR='{"backoff":{"initialMs":1000,"maxMs":30000},"pollingMs":
     const json = opts.json === true;
     const consolePort = Number(opts['console-port'] ?? 4000);
     if (!Number.isInteger(consolePort) || consolePort < 0 || consolePort > 65535) throw new ArchipelagoError('ARCH_E_USAGE', `--console-port must be a port number, not "${String(opts['console-port'])}"`);
-    if (opts['single-process']) {
-      const { runSingleProcess } = await import('../supervisor/single.js');
-      return runSingleProcess(service, { only, json });
-    }
     const { Supervisor } = await import('../supervisor/supervisor.js');
-    const sup = new Supervisor(service, { only, json });
+    // Traces are for the console to show; --traces collects them without it (the tracing benchmark).
+    const traces = opts['no-traces'] !== true && (opts.traces === true || opts['no-console'] !== true);
+    const sup = new Supervisor(service, { only, json, traces, strategy: opts['single-process'] ? 'in-process' : 'processes' });
     let signals = 0;
     let exitCode = 0;
     let closeConsole: (() => Promise<void>) | undefined;
@@ -48,6 +48,8 @@ ARCHIPELAGO_SUPERVISOR='{"backoff":{"initialMs":1000,"maxMs":30000},"pollingMs":
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       process.on('SIGHUP', onSignal);
+      // In one process, the units may end by themselves (an overrun, a failed host): so does `up`.
+      void sup.ended.then(() => Promise.resolve(closeConsole?.()).catch(() => {}).then(() => sup.stop()).then(resolve));
     });
     try {
       await sup.start();
@@ -60,7 +62,7 @@ ARCHIPELAGO_SUPERVISOR='{"backoff":{"initialMs":1000,"maxMs":30000},"pollingMs":
       return exitCode;
     }
     await done;
-    return exitCode;
+    return Math.max(exitCode, sup.exitCode);
   },
 };
 export default command;

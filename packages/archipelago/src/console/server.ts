@@ -3,7 +3,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ArchipelagoError, isArchipelagoError, type ErrorCode } from '../errors.js';
+import { ArchipelagoError, httpStatus, isArchipelagoError, type ErrorCode } from '../errors.js';
 import { ensureConsoleBuilt } from './build.js';
 import { ConsoleHub } from './hub.js';
 import { serveStatic } from './static.js';
@@ -85,6 +85,13 @@ export async function startConsole(opts: ConsoleOptions): Promise<ConsoleHandle>
     if (path === '/api/stream') return hub.stream(req, res);
     if (path === '/api/state') return sendJson(res, 200, await hub.state());
     if (path === '/api/topics') return sendJson(res, 200, await opts.source.topics());
+    if (path === '/api/traces') return sendJson(res, 200, { collecting: opts.source.traces !== undefined, traces: opts.source.traces?.list() ?? [] });
+    const t = /^\/api\/traces\/([0-9a-f]{32})$/.exec(path);
+    if (t) {
+      const view = opts.source.traces?.get(t[1]!);
+      if (!view) throw new HttpError(404, 'ARCH_E_USAGE', `no trace ${t[1]} is kept (only the recent ones are)`);
+      return sendJson(res, 200, view);
+    }
     const m = /^\/api\/dlq\/([^/]+)(?:\/([^/]+))?$/.exec(path);
     if (m) {
       const sub = decodeURIComponent(m[1]!);
@@ -184,13 +191,10 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-const STATUS: Partial<Record<string, number>> = {
-  ARCH_E_UNKNOWN_UNIT: 404, ARCH_E_SUBSCRIPTION_UNKNOWN: 404, ARCH_E_SCALE_RANGE: 400, ARCH_E_USAGE: 400, ARCH_E_INVALID_VALUE: 400,
-};
 
 function sendError(res: ServerResponse, e: unknown): void {
   if (res.headersSent) { res.destroy(); return; }
   if (e instanceof HttpError) return sendJson(res, e.status, { error: { code: e.code, message: e.message } });
-  if (isArchipelagoError(e)) return sendJson(res, STATUS[e.code] ?? 409, { error: { code: e.code, message: e.message } });
+  if (isArchipelagoError(e)) return sendJson(res, httpStatus(e.code), { error: { code: e.code, message: e.message } });
   sendJson(res, 500, { error: { code: 'internal', message: (e as Error)?.message ?? String(e) } });
 }

@@ -2,6 +2,9 @@
 // a few actions out, so the console never reaches into supervisor internals.
 import type { DeadLetter, SubscriptionStats } from '../messaging/broker.js';
 import type { UnitKind } from '../service/types.js';
+import type { TraceSummary, TraceView } from '../tracing/store.js';
+
+export type { TraceSpan, TraceSummary, TraceView } from '../tracing/store.js';
 
 export type Health = 'starting' | 'healthy' | 'degraded' | 'down' | 'idle';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
@@ -65,6 +68,8 @@ export interface LogLine {
   readonly replica: string;
   readonly level: LogLevel;
   readonly msg: string;
+  /** The trace the line was written in (its `trace_id`), linked to the trace's waterfall. */
+  readonly traceId?: string;
 }
 
 /** Live load of one unit as the supervisor last measured it; every field is optional. */
@@ -111,6 +116,11 @@ export interface ConsoleSource {
     get(subscription: string, id: string): Promise<DeadLetter | undefined>;
     replay(subscription: string, ids?: readonly string[]): Promise<number>;
     purge(subscription: string, ids?: readonly string[]): Promise<number>;
+  };
+  /** The recent traces, when the runner collects them (absent: the console shows none). */
+  readonly traces?: {
+    list(): readonly TraceSummary[];
+    get(traceId: string): TraceView | undefined;
   };
 }
 

@@ -1,6 +1,9 @@
 // Connection pools and settings: one place that turns a URL into a pg.Pool.
 import pg from 'pg';
 import { ArchipelagoError } from '../errors.js';
+import { sampledTraceparent } from '../tracing/context.js';
+import { tracePool } from '../tracing/pg.js';
+import { tracingConfigured } from '../tracing/setup.js';
 
 export type Queryable = Pick<pg.ClientBase, 'query'>;
 
@@ -33,6 +36,7 @@ export function createPool(connectionString: string, opts: { max?: number; appli
   const pool = new pg.Pool({ connectionString, max, application_name: application, connectionTimeoutMillis: acquireMs });
   // An idle client's error (the server restarted) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
+  if (tracingConfigured()) tracePool(pool, connectionString);
   const state = { since: undefined as number | undefined };
   stuck.set(pool, state);
   const coded = (e: unknown): unknown => {
@@ -51,13 +55,30 @@ export function createPool(connectionString: string, opts: { max?: number; appli
   return pool;
 }
 
+/**
+ * The prefix of the logical decoding message a traced transaction leaves in the WAL: the cdc relay
+ * reads it (pgoutput's `messages` option) and makes the transaction's row changes part of its trace.
+ */
+export const TRACE_MESSAGE_PREFIX = 'archipelago.trace';
+
+/**
+ * What ends a transaction: COMMIT, preceded inside a sampled span by the span's `traceparent` as a
+ * transactional logical decoding message. Only a transaction that wrote (it has an xid) emits one,
+ * so read-only ones still write no WAL; both statements go in one round trip (the traceparent is
+ * checked to be W3C's exact hex shape before it is put into the text).
+ */
+function commitStatement(): string {
+  const tp = sampledTraceparent();
+  return tp ? `SELECT pg_logical_emit_message(true, '${TRACE_MESSAGE_PREFIX}', '${tp}') WHERE txid_current_if_assigned() IS NOT NULL; COMMIT` : 'COMMIT';
+}
+
 /** Runs `fn` in a transaction on a client from the pool. */
 export async function transaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
     const result = await fn(client);
-    await client.query('COMMIT');
+    await client.query(commitStatement());
     return result;
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {});

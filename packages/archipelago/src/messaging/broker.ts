@@ -2,10 +2,14 @@
 // behind it: unit hosts and the supervisor speak only this and the Messaging facade.
 import type { Queryable } from '../database/pool.js';
 
+/** Headers a message carries beside its payload (W3C `traceparent`/`tracestate`); brokers store and return them as they are. */
+export type MessageHeaders = Readonly<Record<string, string>>;
+
 export interface OutgoingMessage {
   readonly id: string;
   readonly payload: unknown;
   readonly publishedAt: Date;
+  readonly headers?: MessageHeaders;
 }
 
 export interface RawDelivery {
@@ -15,6 +19,7 @@ export interface RawDelivery {
   readonly publishedAt: Date;
   readonly topic: string;
   readonly subscription: string;
+  readonly headers?: MessageHeaders;
 }
 
 export interface SubscriptionSpec {
@@ -88,8 +93,8 @@ export interface Broker {
   publish(topic: string, messages: readonly OutgoingMessage[], opts?: { tx?: Queryable }): Promise<void>;
   /** `handler`'s signal aborts when a drain's grace runs out; its slot stays taken until its promise settles. */
   consume(spec: SubscriptionSpec, handler: (d: RawDelivery, signal: AbortSignal) => Promise<HandlerOutcome>): Promise<ConsumerHandle>;
-  broadcast(topic: string, payload: unknown): Promise<void>;
-  onBroadcast(topic: string, handler: (payload: unknown) => void): Promise<() => Promise<void>>;
+  broadcast(topic: string, payload: unknown, headers?: MessageHeaders): Promise<void>;
+  onBroadcast(topic: string, handler: (payload: unknown, headers?: MessageHeaders) => void): Promise<() => Promise<void>>;
   stats(subscription: string): Promise<SubscriptionStats>;
   deadLetters: {
     list(subscription: string, opts?: { limit?: number }): Promise<DeadLetter[]>;

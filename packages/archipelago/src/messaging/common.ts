@@ -48,8 +48,11 @@ export const brokerErrors = {
 /** Broadcast payloads are capped by the smallest transport (PostgreSQL NOTIFY takes < 8000 bytes). */
 export const MAX_BROADCAST_BYTES = 7000;
 
-export function encodeBroadcast(topic: string, payload: unknown): string {
-  const text = JSON.stringify({ t: topic, p: payload });
+/** A broadcast on the wire: topic, payload and (when there is trace context to carry) headers. */
+export interface BroadcastEnvelope { t: string; p: unknown; h?: Readonly<Record<string, string>> }
+
+export function encodeBroadcast(topic: string, payload: unknown, headers?: Readonly<Record<string, string>>): string {
+  const text = JSON.stringify(headers ? { t: topic, p: payload, h: headers } : { t: topic, p: payload });
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_BROADCAST_BYTES) throw brokerErrors.broadcastTooLarge(topic, bytes, MAX_BROADCAST_BYTES);
   return text;

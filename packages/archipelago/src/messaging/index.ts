@@ -12,7 +12,7 @@ export { createPostgresBroker, type PostgresBrokerOptions } from './brokers/post
 export { createNatsBroker, type NatsBrokerOptions } from './brokers/nats.js';
 export { backoffDelay, deliveryTimes, holderId, leaseMs, MAX_BROADCAST_BYTES } from './common.js';
 export type * from './broker.js';
-export type { Messaging, MessagingOptions } from './facade.js';
+export type { Messaging, MessagingOptions } from './messaging.js';
 
 export interface CreateBrokerOptions {
   readonly databaseUrl: string;

@@ -2,11 +2,13 @@
 // (schema check on consume, deadline, errors mapped to retry outcomes) and broadcasts.
 import { randomUUID } from 'node:crypto';
 import { ArchipelagoError } from '../errors.js';
-import { subscriptionSpec } from '../service/catalog.js';
+import { contextOf, fail, headersOf, inSpan, SpanKind, trace, tracer, within, type Link } from '../tracing/context.js';
+import { subscriptionSpec } from './spec.js';
 import type { BroadcastDefinition, SubscriptionDefinition, UnitContext } from '../units/define.js';
 import type { Broker, ConsumerHandle, HandlerOutcome, OutgoingMessage, RawDelivery, SubscriptionSpec } from './broker.js';
 import { deliveryTimes, once } from './common.js';
-import type { Messaging, MessagingOptions } from './facade.js';
+import type { Messaging, MessagingOptions, Overrun } from './messaging.js';
+export type { Overrun } from './messaging.js';
 import type { Topic } from './topic.js';
 import type { Delivery, PublishOptions } from './types.js';
 
@@ -28,8 +30,6 @@ function errorText(e: unknown): string {
   return String(e);
 }
 
-/** What the runtime reports when a handler ignores its aborted signal past its overrun allowance. */
-export interface Overrun { readonly subscription: string; readonly id: string; readonly attempt: number; readonly deadlineMs: number; readonly overrunMs: number }
 
 /**
  * Runs one delivery through a subscription's handler: schema check, deadline, outcome. The returned
@@ -41,12 +41,33 @@ export async function runDelivery(def: SubscriptionDefinition, spec: Pick<Subscr
   if (!parsed.success) {
     return { ok: false, dead: true, error: `ARCH_E_SCHEMA: message does not match the schema of topic "${def.topic.name}": ${issues(parsed.error as never).join('; ')}` };
   }
+  // The delivery's span is a child of its publish, every attempt alike, so a trace shows each
+  // attempt under the one publish; an attempt after the first also links to the publish's context,
+  // marked as a redelivery (the failed attempts' own spans are not stored with the message).
+  const parent = contextOf(raw.headers);
+  const producer = trace.getSpanContext(parent);
+  const links: Link[] = raw.attempt > 1 && producer ? [{ context: producer, attributes: { 'archipelago.link': 'redelivery', 'messaging.delivery.previous_attempts': raw.attempt - 1 } }] : [];
+  const span = tracer().startSpan(`process ${raw.topic}`, {
+    kind: SpanKind.CONSUMER, links,
+    attributes: {
+      'messaging.operation.type': 'process', 'messaging.destination.name': raw.topic, 'messaging.consumer.group.name': raw.subscription,
+      'messaging.message.id': raw.id, 'messaging.delivery.attempt': raw.attempt,
+    },
+  }, parent);
+  return within(span, parent, async () => {
+    const outcome = await handle(def, spec, raw, parsed.data, ctx, drain, onOverrun);
+    if (!outcome.ok) fail(span, outcome.error);
+    return outcome;
+  });
+}
+
+async function handle(def: SubscriptionDefinition, spec: Pick<SubscriptionSpec, 'deadlineMs'>, raw: RawDelivery, message: unknown, ctx: UnitContext, drain?: AbortSignal, onOverrun?: (o: Overrun) => void): Promise<HandlerOutcome> {
   const times = deliveryTimes(spec);
   const ac = new AbortController();
   const onDrain = () => ac.abort(drain!.reason);
   if (drain?.aborted) onDrain(); else drain?.addEventListener('abort', onDrain, { once: true });
   const delivery: Delivery<unknown> = {
-    message: parsed.data, id: raw.id, attempt: raw.attempt, publishedAt: raw.publishedAt, topic: raw.topic, subscription: raw.subscription, signal: ac.signal,
+    message, id: raw.id, attempt: raw.attempt, publishedAt: raw.publishedAt, topic: raw.topic, subscription: raw.subscription, signal: ac.signal,
   };
   let late = false;
   const deadline = setTimeout(() => {
@@ -78,22 +99,33 @@ export function createMessaging(broker: Broker, opts: MessagingOptions): Messagi
     checkMessage(topic, message);
     return { id: id ?? randomUUID(), payload: message, publishedAt: new Date() };
   };
+  // One PRODUCER span per publish call; each message carries its context in its headers.
+  const producing = <R>(topic: string, count: number, tx: boolean, fn: () => Promise<R>) => inSpan(`publish ${topic}`, {
+    kind: SpanKind.PRODUCER,
+    attributes: { 'messaging.system': broker.kind, 'messaging.operation.type': 'send', 'messaging.destination.name': topic, 'messaging.batch.message_count': count, 'archipelago.transactional': tx },
+  }, fn);
+  const withHeaders = (ms: OutgoingMessage[]): OutgoingMessage[] => {
+    const headers = headersOf();
+    return headers ? ms.map((m) => ({ ...m, headers })) : ms;
+  };
 
   return {
     broker,
     async publish<T>(topic: Topic<T>, message: T, o: PublishOptions = {}) {
       const m = outgoing(topic, message, o.id);
-      await broker.publish(topic.name, [m], { tx: o.tx });
+      await producing(topic.name, 1, Boolean(o.tx), () => broker.publish(topic.name, withHeaders([m]), { tx: o.tx }));
       return m.id;
     },
     async publishMany<T>(topic: Topic<T>, messages: readonly T[], o: Omit<PublishOptions, 'id'> = {}) {
       const ms = messages.map((m) => outgoing(topic, m));
-      if (ms.length) await broker.publish(topic.name, ms, { tx: o.tx });
+      if (ms.length) await producing(topic.name, ms.length, Boolean(o.tx), () => broker.publish(topic.name, withHeaders(ms), { tx: o.tx }));
       return ms.map((m) => m.id);
     },
     async broadcast<T>(topic: Topic<T>, message: T) {
       checkMessage(topic, message);
-      await broker.broadcast(topic.name, message);
+      await inSpan(`broadcast ${topic.name}`, {
+        kind: SpanKind.PRODUCER, attributes: { 'messaging.system': broker.kind, 'messaging.operation.type': 'send', 'messaging.destination.name': topic.name, 'archipelago.broadcast': true },
+      }, () => broker.broadcast(topic.name, message, headersOf()));
     },
     async startSubscriptions(defs: readonly SubscriptionDefinition[], ctx: UnitContext) {
       const started: ConsumerHandle[] = [];
@@ -126,13 +158,16 @@ export function createMessaging(broker: Broker, opts: MessagingOptions): Messagi
     async startBroadcasts(defs: readonly Pick<BroadcastDefinition, 'topic' | 'handler'>[], ctx: UnitContext) {
       const offs: (() => Promise<void>)[] = [];
       for (const def of defs) {
-        offs.push(await broker.onBroadcast(def.topic.name, (payload) => {
+        offs.push(await broker.onBroadcast(def.topic.name, (payload, headers) => {
           const parsed = def.topic.schema.safeParse(payload);
           if (!parsed.success) {
             opts.logger.warn({ topic: def.topic.name, issues: issues(parsed.error as never) }, 'dropped a broadcast that does not match its topic schema');
             return;
           }
-          Promise.resolve().then(() => def.handler(parsed.data, ctx)).catch((e: unknown) => {
+          inSpan(`receive ${def.topic.name}`, {
+            kind: SpanKind.CONSUMER, parent: contextOf(headers),
+            attributes: { 'messaging.system': broker.kind, 'messaging.operation.type': 'receive', 'messaging.destination.name': def.topic.name, 'archipelago.broadcast': true },
+          }, () => def.handler(parsed.data, ctx)).catch((e: unknown) => {
             opts.logger.error({ topic: def.topic.name, err: e }, 'a broadcast handler failed');
           });
         }));

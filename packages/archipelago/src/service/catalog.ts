@@ -3,14 +3,12 @@
 import path from 'node:path';
 import { ArchipelagoError } from '../errors.js';
 import type { SubscriptionSpec } from '../messaging/broker.js';
-import type { SubscriptionDefinition, UnitDefinition } from '../units/define.js';
-import { parseDuration } from './quantity.js';
+import type { UnitDefinition } from '../units/define.js';
 import { importServiceModule } from './typescript.js';
-import type { ResolvedService, ResolvedUnit, UnitKind } from './types.js';
+import type { ResolvedService, ResolvedUnit } from './types.js';
+import { KINDS } from './kinds.js';
+import { changeTopicName } from '../messaging/names.js';
 
-const EXPECTED: Record<UnitKind, UnitDefinition['kind'] | undefined> = {
-  api: 'api', worker: 'worker', realtime: 'realtime', cron: 'task', job: 'task', cdc: undefined,
-};
 
 export async function loadDefinition(unit: ResolvedUnit): Promise<UnitDefinition | undefined> {
   if (!unit.entryPath) return undefined;
@@ -22,7 +20,7 @@ export async function loadDefinition(unit: ResolvedUnit): Promise<UnitDefinition
     throw new ArchipelagoError('ARCH_E_ENTRY_EXPORT', `units[${unit.index}] "${unit.name}": entry ${unit.entry} failed to load: ${(e as Error).message}`);
   }
   const def = mod.default as UnitDefinition | undefined;
-  const want = EXPECTED[unit.kind];
+  const want: UnitDefinition['kind'] | undefined = KINDS[unit.kind].entryExport;
   if (!def || typeof def !== 'object' || def.kind !== want) {
     throw new ArchipelagoError('ARCH_E_ENTRY_EXPORT',
       `units[${unit.index}] "${unit.name}": entry ${unit.entry} must default-export ${want}(...) for a ${unit.kind} unit (got ${def && typeof def === 'object' ? `a ${String((def as { kind?: unknown }).kind)} definition` : typeof def})`);
@@ -30,24 +28,8 @@ export async function loadDefinition(unit: ResolvedUnit): Promise<UnitDefinition
   return def;
 }
 
-export const SUBSCRIPTION_DEFAULTS = { concurrency: 1, maxAttempts: 5, backoff: { initialMs: 1000, maxMs: 300_000, factor: 2 }, deadlineMs: 300_000 } as const;
-
-/** Fills a subscription's defaults into the spec every broker receives. */
-export function subscriptionSpec(unit: string, def: SubscriptionDefinition): SubscriptionSpec {
-  const o = def.options;
-  const ms = (v: string | undefined, fallback: number) => (v === undefined ? fallback : parseDuration(v) ?? fallback);
-  return {
-    name: def.name, topic: def.topic.name, unit,
-    concurrency: o.concurrency ?? SUBSCRIPTION_DEFAULTS.concurrency,
-    maxAttempts: o.maxAttempts ?? SUBSCRIPTION_DEFAULTS.maxAttempts,
-    backoff: {
-      initialMs: ms(o.backoff?.initial, SUBSCRIPTION_DEFAULTS.backoff.initialMs),
-      maxMs: ms(o.backoff?.max, SUBSCRIPTION_DEFAULTS.backoff.maxMs),
-      factor: o.backoff?.factor ?? SUBSCRIPTION_DEFAULTS.backoff.factor,
-    },
-    deadlineMs: ms(o.deadline, SUBSCRIPTION_DEFAULTS.deadlineMs),
-  };
-}
+import { subscriptionSpec } from '../messaging/spec.js';
+export { subscriptionSpec, SUBSCRIPTION_DEFAULTS } from '../messaging/spec.js';
 
 export interface Catalog {
   readonly definitions: ReadonlyMap<string, UnitDefinition>;
@@ -96,6 +78,4 @@ export async function loadCatalog(service: ResolvedService, opts: { extraPublish
 }
 
 /** The change topic the cdc unit `unit` publishes a table's row changes to. */
-export function changeTopicName(unit: string, table: string): string {
-  return `${unit}.${table.toLowerCase()}`;
-}
+export { changeTopicName } from '../messaging/names.js';

@@ -18,7 +18,16 @@ export interface EnvironmentTarget {
   readonly adminPort: number;
   /** The address servers listen on (`ARCHIPELAGO_HOST`), left out when undefined. */
   readonly host: string | undefined;
+  /** The service's version (synth: the image tag), put in the traces' resource; left out when undefined. */
+  readonly version?: string;
 }
+
+/**
+ * How a variable of `perReplica` names the replica: Kubernetes expands `$(VAR)` from a variable
+ * defined before it in the container (ARCHIPELAGO_REPLICA, the pod's name from the downward API);
+ * the supervisor puts the replica's id in its place.
+ */
+export const REPLICA_REF = '$(ARCHIPELAGO_REPLICA)';
 
 export interface UnitEnvironment {
   /** Plain variables, sorted by name: the toolkit's, then the unit's `env`, which wins. */
@@ -27,6 +36,8 @@ export interface UnitEnvironment {
   readonly secrets: readonly string[];
   /** The declared secrets that may be absent. */
   readonly optional: readonly string[];
+  /** Variables whose value names the replica through REPLICA_REF (the traces' resource attributes). */
+  readonly perReplica: Readonly<Record<string, string>>;
 }
 
 export function platformSecrets(service: Pick<ResolvedService, 'broker'>): string[] {
@@ -43,6 +54,17 @@ export function unitEnvironment(service: ResolvedService, unit: ResolvedUnit, ta
   if (target.nodeEnv !== undefined) data.NODE_ENV = target.nodeEnv;
   if (target.host !== undefined) data.ARCHIPELAGO_HOST = target.host;
   if (unit.kind === 'api' || unit.kind === 'realtime') data.PORT = String(unit.port);
-  const plain = Object.fromEntries(Object.entries({ ...data, ...unit.env }).sort(([a], [b]) => a.localeCompare(b)));
-  return { plain, secrets: [...new Set([...platformSecrets(service), ...unit.secrets])], optional: unit.optionalSecrets };
+  // OpenTelemetry's standard variables: which service and unit a replica's spans come from. Export
+  // stays off until OTEL_EXPORTER_OTLP_ENDPOINT is set (the unit's `env`, or `up` locally).
+  data.OTEL_SERVICE_NAME = `${service.name}-${unit.name}`;
+  const resource = [
+    `service.namespace=${service.name}`, `archipelago.unit=${unit.name}`, `deployment.environment.name=${target.environment}`,
+    ...(target.version ? [`service.version=${target.version}`] : []),
+    `service.instance.id=${REPLICA_REF}`, `k8s.pod.name=${REPLICA_REF}`,
+  ];
+  // The unit's own attributes come last: OpenTelemetry lets a later key win.
+  const { OTEL_RESOURCE_ATTRIBUTES: own, ...env } = unit.env;
+  const plain = Object.fromEntries(Object.entries({ ...data, ...env }).sort(([a], [b]) => a.localeCompare(b)));
+  const perReplica = { OTEL_RESOURCE_ATTRIBUTES: [...resource, ...(own ? [own] : [])].join(',') };
+  return { plain, secrets: [...new Set([...platformSecrets(service), ...unit.secrets])], optional: unit.optionalSecrets, perReplica };
 }

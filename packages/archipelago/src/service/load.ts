@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ArchipelagoError } from '../errors.js';
 import type { ResolvedService, ValidationIssue } from './types.js';
 import { importServiceModule } from './typescript.js';
-import { resolveService, validateService } from './validate.js';
+import { throwInvalid, validateService } from './validate.js';
 
 export const CONFIG_FILE = 'archipelago.config.ts';
 /** A built service's config (the image runs this one). */
@@ -42,8 +42,10 @@ export async function loadService(explicit?: string, cwd?: string): Promise<Load
   const configPath = findConfig(explicit, cwd);
   const input = await importConfig(configPath);
   const root = path.dirname(configPath);
-  const { warnings } = validateService(input, { root, configPath });
-  return { service: resolveService(input, { root, configPath }), warnings };
+  // Validated once: the result carries both the resolved service and the warnings.
+  const result = validateService(input, { root, configPath });
+  if (!result.service) throwInvalid(result.errors);
+  return { service: result.service, warnings: result.warnings };
 }
 
 /**

@@ -6,31 +6,16 @@ import path from 'node:path';
 import { ArchipelagoError, type ErrorCode } from '../errors.js';
 import { parseSchedule, validateTimeZone } from '../schedule/index.js';
 import { LOCAL_ENVIRONMENT } from './environments.js';
+import { COMMON_FIELDS, KIND_NAMES, KINDS, isKind } from './kinds.js';
 import { parseCpu, parseDuration, parseMemory } from './quantity.js';
 import { compiledEntry } from './typescript.js';
 import type {
   Behavior, ResolvedBehavior, ResolvedBroker, ResolvedService, ResolvedUnit, ServiceInput, UnitKind, ValidationIssue,
 } from './types.js';
 
-const KINDS: readonly UnitKind[] = ['api', 'worker', 'realtime', 'cron', 'job', 'cdc'];
-const COMMON = ['name', 'kind', 'entry', 'replicas', 'resources', 'env', 'secrets', 'priority', 'grace', 'localOnly', 'environments'];
-const FIELDS: Record<UnitKind, readonly string[]> = {
-  api: [...COMMON, 'port', 'health', 'scale', 'trustProxy', 'validation'],
-  realtime: [...COMMON, 'port', 'health', 'scale', 'trustProxy', 'validation'],
-  worker: [...COMMON, 'scale'],
-  cron: [...COMMON, 'schedule', 'timezone', 'concurrency', 'deadline', 'startingDeadline'],
-  job: [...COMMON, 'runOn', 'deadline'],
-  cdc: [...COMMON, 'tables', 'maxRetainedBytes'],
-};
-const SCALE_FIELDS: Record<UnitKind, readonly string[]> = {
-  api: ['cpu', 'memory', 'connections', 'behavior'],
-  realtime: ['cpu', 'memory', 'connections', 'behavior'],
-  worker: ['backlog', 'age', 'activation', 'cooldown', 'polling', 'fallback', 'behavior'],
-  cron: [], job: [], cdc: [],
-};
+const fieldsOf = (kind: UnitKind): readonly string[] => [...COMMON_FIELDS, ...KINDS[kind].fields];
 const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SQL_IDENT = /^[a-zA-Z_][a-zA-Z0-9_]*(\.[a-zA-Z_][a-zA-Z0-9_]*)?$/;
-const DEFAULT_GRACE: Record<UnitKind, string> = { api: '30s', realtime: '60s', worker: '30s', cron: '30s', job: '30s', cdc: '10s' };
 /** Larger than any node one could plausibly schedule a pod on. */
 const MAX_PLAUSIBLE_CPU_MILLIS = 64_000;
 const MAX_PLAUSIBLE_MEMORY = 256 * 2 ** 30;
@@ -82,10 +67,11 @@ export function validateService(input: unknown, opts: ValidateOptions = {}): Val
     const e = (code: ErrorCode, msg: string) => err(code, `${label}: ${msg}`);
     const w = (code: ErrorCode, msg: string) => warn(code, `${label}: ${msg}`);
     if (!isObj(raw)) return e('ARCH_E_CONFIG_INVALID', `must be an object, got ${show(raw)}`);
-    const kind = raw.kind as UnitKind;
-    if (!KINDS.includes(kind)) return e('ARCH_E_UNKNOWN_KIND', `kind (${show(raw.kind)}) must be one of ${KINDS.join(', ')}`);
+    if (!isKind(raw.kind)) return e('ARCH_E_UNKNOWN_KIND', `kind (${show(raw.kind)}) must be one of ${KIND_NAMES.join(', ')}`);
+    const kind = raw.kind;
+    const spec = KINDS[kind];
     for (const key of Object.keys(raw)) {
-      if (!FIELDS[kind].includes(key)) e('ARCH_E_UNKNOWN_FIELD', `unknown field "${key}" for kind ${kind} (allowed: ${FIELDS[kind].join(', ')})`);
+      if (!fieldsOf(kind).includes(key)) e('ARCH_E_UNKNOWN_FIELD', `unknown field "${key}" for kind ${kind} (allowed: ${fieldsOf(kind).join(', ')})`);
     }
     const uname = raw.name;
     if (typeof uname !== 'string' || !DNS1123.test(uname) || uname.length > 63) {
@@ -96,8 +82,8 @@ export function validateService(input: unknown, opts: ValidateOptions = {}): Val
 
     // entry
     let entryPath: string | undefined;
-    if (kind === 'cdc') {
-      if (raw.entry !== undefined) e('ARCH_E_UNKNOWN_FIELD', 'entry is not used by a cdc unit (the relay is built in)');
+    if (spec.entryExport === undefined) {
+      if (raw.entry !== undefined) e('ARCH_E_UNKNOWN_FIELD', `entry is not used by a ${kind} unit (the relay is built in)`);
     } else if (typeof raw.entry !== 'string' || raw.entry === '') {
       e('ARCH_E_MISSING_FIELD', `entry (${show(raw.entry)}) must name the unit's entry file, relative to the config`);
     } else {
@@ -107,10 +93,8 @@ export function validateService(input: unknown, opts: ValidateOptions = {}): Val
     }
 
     // replicas
-    const longRunning = kind === 'api' || kind === 'realtime' || kind === 'worker' || kind === 'cdc';
-    const defMin = kind === 'cdc' ? 1 : longRunning ? 1 : 0;
-    const defMax = kind === 'cdc' ? 2 : longRunning ? Math.max(1, defMin) : 1;
-    let min = defMin, max = defMax;
+    const { longRunning } = spec;
+    let { min, max } = spec.defaults.replicas;
     if (raw.replicas !== undefined) {
       if (!isObj(raw.replicas)) e('ARCH_E_INVALID_VALUE', `replicas (${show(raw.replicas)}) must be { min, max }`);
       else {
@@ -125,7 +109,7 @@ export function validateService(input: unknown, opts: ValidateOptions = {}): Val
           else max = r.max as number;
         } else if (r.min !== undefined) max = Math.max(min, 1);
         if (min > max) e('ARCH_E_REPLICAS_RANGE', `replicas.min (${min}) must be ≤ replicas.max (${max})`);
-        if (min === 0 && kind !== 'worker' && longRunning) e('ARCH_E_INVALID_VALUE', `replicas.min (0) is only allowed for worker units (a ${kind} unit must keep a replica)`);
+        if (min === 0 && !spec.scalesToZero && longRunning) e('ARCH_E_INVALID_VALUE', `replicas.min (0) is only allowed for ${KIND_NAMES.filter((k) => KINDS[k].scalesToZero).join(', ')} units (a ${kind} unit must keep a replica)`);
       }
       if (!longRunning) w('ARCH_E_INVALID_VALUE', `replicas is ignored for a ${kind} unit (each run is one process)`);
     }
@@ -159,9 +143,9 @@ export function validateService(input: unknown, opts: ValidateOptions = {}): Val
       }
     }
     const { secrets, optionalSecrets } = resolveSecrets(raw.secrets, e);
-    const priority = raw.priority ?? (kind === 'api' || kind === 'realtime' ? 'critical' : 'normal');
+    const priority = raw.priority ?? spec.defaults.priority;
     if (!['critical', 'normal', 'background'].includes(priority as string)) e('ARCH_E_INVALID_VALUE', `priority (${show(raw.priority)}) must be critical, normal or background`);
-    const grace = (raw.grace ?? DEFAULT_GRACE[kind]) as string;
+    const grace = (raw.grace ?? spec.defaults.grace) as string;
     const graceMs = typeof grace === 'string' ? parseDuration(grace) : undefined;
     if (graceMs === undefined) e('ARCH_E_INVALID_DURATION', `grace (${show(raw.grace)}) must be a duration such as '30s'`);
 
@@ -188,10 +172,10 @@ export function validateService(input: unknown, opts: ValidateOptions = {}): Val
     if (raw.scale !== undefined) {
       if (!isObj(raw.scale)) e('ARCH_E_SCALE_TARGET', `scale (${show(raw.scale)}) must be an object`);
       else for (const key of Object.keys(raw.scale)) {
-        if (!SCALE_FIELDS[kind].includes(key)) {
-          e('ARCH_E_SCALE_TARGET', SCALE_FIELDS[kind].length === 0
+        if (!spec.scaleFields.includes(key)) {
+          e('ARCH_E_SCALE_TARGET', spec.scaleFields.length === 0
             ? `scale.${key}: a ${kind} unit does not scale`
-            : `scale.${key} cannot be used by a ${kind} unit (it can use ${SCALE_FIELDS[kind].filter((f) => f !== 'behavior').join(', ')})`);
+            : `scale.${key} cannot be used by a ${kind} unit (it can use ${spec.scaleFields.filter((f) => f !== 'behavior').join(', ')})`);
         }
       }
     }
@@ -260,8 +244,7 @@ export function validateService(input: unknown, opts: ValidateOptions = {}): Val
         else for (const t of tables) if (typeof t !== 'string' || !SQL_IDENT.test(t)) e('ARCH_E_INVALID_VALUE', `tables entry ${show(t)} is not a table name`);
         const maxRetainedBytes = raw.maxRetainedBytes ?? 1024 ** 3;
         if (!Number.isInteger(maxRetainedBytes) || (maxRetainedBytes as number) <= 0) e('ARCH_E_INVALID_VALUE', `maxRetainedBytes (${show(maxRetainedBytes)}) must be a positive integer`);
-        units.push({ ...common, kind, tables: Array.isArray(tables) ? (tables as string[]) : [], maxRetainedBytes: maxRetainedBytes as number,
-          replicas: raw.replicas === undefined ? { min: 1, max: 2 } : common.replicas });
+        units.push({ ...common, kind, tables: Array.isArray(tables) ? (tables as string[]) : [], maxRetainedBytes: maxRetainedBytes as number });
         break;
       }
     }
@@ -286,13 +269,16 @@ export function validateService(input: unknown, opts: ValidateOptions = {}): Val
 /** Validates and throws one ArchipelagoError listing every problem. */
 export function resolveService(input: ServiceInput | unknown, opts: ValidateOptions = {}): ResolvedService {
   const r = validateService(input, opts);
-  if (!r.service) {
-    const first = r.errors[0]!;
-    throw new ArchipelagoError(r.errors.length === 1 ? first.code : 'ARCH_E_CONFIG_INVALID',
-      `invalid service declaration (${r.errors.length} error${r.errors.length === 1 ? '' : 's'}):\n${r.errors.map((i) => `  ${i.code} ${i.message}`).join('\n')}`,
-      r.errors.map((i) => `${i.code} ${i.message}`));
-  }
+  if (!r.service) throwInvalid(r.errors);
   return r.service;
+}
+
+/** One ArchipelagoError listing every error: the code of the only one, or ARCH_E_CONFIG_INVALID. */
+export function throwInvalid(errors: readonly ValidationIssue[]): never {
+  const first = errors[0];
+  throw new ArchipelagoError(errors.length === 1 && first ? first.code : 'ARCH_E_CONFIG_INVALID',
+    `invalid service declaration (${errors.length} error${errors.length === 1 ? '' : 's'}):\n${errors.map((i) => `  ${i.code} ${i.message}`).join('\n')}`,
+    errors.map((i) => `${i.code} ${i.message}`));
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -7,6 +7,7 @@ import type { LogMux } from './logs.js';
 import type { SupervisorState } from './state.js';
 import type { UnitRunner } from './unit.js';
 import { UsageMeter } from './usage.js';
+import { kindOf } from '../service/kinds.js';
 
 /** Backlog and oldest-message age summed over a unit's subscriptions, or null when unreadable. */
 export type BacklogReader = (unit: string) => Promise<{ backlog: number; oldestAgeMs: number | null } | null>;
@@ -22,16 +23,17 @@ export interface AutoscaleOptions {
 }
 
 export class AutoscaleLoop {
-  private readonly timers: NodeJS.Timeout[] = [];
+  /** The pending tick of each unit: one timer per unit, replaced each round (never accumulated). */
+  private readonly timers = new Map<string, NodeJS.Timeout>();
   private stopped = false;
   private readonly usage = new UsageMeter();
 
   constructor(private readonly opts: AutoscaleOptions) {}
 
   add(unit: ResolvedUnit, runner: UnitRunner): void {
-    if (unit.kind === 'cron' || unit.kind === 'job') return;
+    if (!kindOf(unit).longRunning) return;
     const scaler = createAutoscaler(unit);
-    const every = unit.kind === 'worker' ? scaler.pollingMs : this.opts.pollingMs;
+    const every = kindOf(unit).autoscaledBy === 'backlog' ? scaler.pollingMs : this.opts.pollingMs;
     const tick = async () => {
       if (this.stopped) return;
       try {
@@ -40,9 +42,9 @@ export class AutoscaleLoop {
         // The loop must never crash the supervisor: report and try again next interval.
         this.opts.logs.warn(`autoscaler: ${unit.name}: ${(e as Error).message}`, { unit: unit.name });
       }
-      if (!this.stopped) this.timers.push(setTimeout(() => void tick(), every));
+      if (!this.stopped) this.timers.set(unit.name, setTimeout(() => void tick(), every));
     };
-    this.timers.push(setTimeout(() => void tick(), every));
+    this.timers.set(unit.name, setTimeout(() => void tick(), every));
   }
 
   private async step(unit: ResolvedUnit, runner: UnitRunner, scaler: Autoscaler): Promise<void> {
@@ -65,7 +67,7 @@ export class AutoscaleLoop {
 
   private async metrics(unit: ResolvedUnit, runner: UnitRunner): Promise<Metrics> {
     const m: { -readonly [K in keyof Metrics]: Metrics[K] } = {};
-    if (unit.kind === 'worker') {
+    if (kindOf(unit).autoscaledBy === 'backlog') {
       const b = await this.opts.readBacklog(unit.name);
       m.backlog = b?.backlog ?? null;
       m.oldestAgeMs = b ? b.oldestAgeMs : null;
@@ -84,9 +86,13 @@ export class AutoscaleLoop {
     return m;
   }
 
+  /** Pending timers, one per unit at most (for tests of the loop's bookkeeping). */
+  get pendingTimers(): number { return this.timers.size; }
+
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
     this.usage.clear();
   }
 }

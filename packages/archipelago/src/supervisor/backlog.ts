@@ -4,10 +4,11 @@ import { createBroker, type SubscriptionSpec } from '../messaging/index.js';
 import { loadCatalog } from '../service/catalog.js';
 import type { ResolvedService, ResolvedUnit } from '../service/types.js';
 import type { BacklogReader } from './autoscale.js';
+import { kindOf } from '../service/kinds.js';
 
 export async function brokerBacklogReader(service: ResolvedService, databaseUrl: string, units: readonly ResolvedUnit[], warn: (msg: string) => void): Promise<{ read: BacklogReader; close(): Promise<void> }> {
   const none = { read: async () => null, close: async () => {} };
-  if (!units.some((u) => u.kind === 'worker')) return none;
+  if (!units.some((u) => kindOf(u).autoscaledBy === 'backlog')) return none;
   let subscriptions: ReadonlyMap<string, readonly SubscriptionSpec[]>;
   try {
     subscriptions = (await loadCatalog(service)).subscriptions;

@@ -10,7 +10,7 @@ import type { CronRun, JobRun, LogLine as SupervisorLogLine, ScaleDecision as Su
 import type { Supervisor } from './supervisor.js';
 
 const LEVELS: Record<number, LogLevel> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
-const OMIT = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'service', 'unit', 'replica', 'v']);
+const OMIT = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'service', 'unit', 'replica', 'v', 'trace_id', 'span_id']);
 
 export interface SupervisorConsoleSource extends ConsoleSource {
   close(): Promise<void>;
@@ -70,11 +70,12 @@ export function supervisorConsoleSource(sup: Supervisor): SupervisorConsoleSourc
       };
     },
     recentLogs: () => state.logs.map(toLogLine),
+    ...(sup.traces ? { traces: { list: () => sup.traces!.list(), get: (id: string) => sup.traces!.get(id) } } : {}),
     recentDecisions: () => state.history.map(toDecision),
     pollingMs: sup.tuning.pollingMs,
     load: () => Object.fromEntries([...state.units.values()].map((u) => [u.name, toLoad(u)])),
     async scale(unit, replicas) {
-      handlers.scale(unit, replicas);
+      await handlers.scale(unit, replicas);
     },
     async runCron(unit) {
       return handlers.cronRun(unit);
@@ -172,13 +173,15 @@ function toDecision(d: SupervisorDecision): ScaleDecision {
 function toLogLine(l: SupervisorLogLine): LogLine {
   let level: LogLevel = l.stream === 'stderr' ? 'error' : 'info';
   let msg = l.line;
+  let traceId: string | undefined;
   if (l.line.startsWith('{')) {
     try {
       const o = JSON.parse(l.line) as Record<string, unknown>;
       if (typeof o.level === 'number') level = LEVELS[o.level] ?? level;
+      if (typeof o.trace_id === 'string') traceId = o.trace_id;
       const extra = Object.entries(o).filter(([k]) => !OMIT.has(k)).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
       msg = [String(o.msg ?? ''), ...extra].filter(Boolean).join(' ');
     } catch {}
   }
-  return { at: Date.parse(l.at), unit: l.unit, replica: l.replica, level, msg };
+  return { at: Date.parse(l.at), unit: l.unit, replica: l.replica, level, msg, ...(traceId ? { traceId } : {}) };
 }

@@ -3,7 +3,7 @@
 import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { ArchipelagoError, codes as CODES, isArchipelagoError, type ErrorCode } from '../errors.js';
+import { ArchipelagoError, codes as CODES, httpStatus, isArchipelagoError, type ErrorCode } from '../errors.js';
 import { stateDir } from './paths.js';
 import type { LogLine, ScaleSample, StatusSnapshot } from './state.js';
 
@@ -24,7 +24,6 @@ export interface ControlHandlers {
   samples?(unit: string): ScaleSample[];
 }
 
-const STATUS: Partial<Record<ErrorCode, number>> = { ARCH_E_UNKNOWN_UNIT: 404, ARCH_E_SCALE_RANGE: 422, ARCH_E_USAGE: 400 };
 
 export async function startControlServer(root: string, h: ControlHandlers): Promise<{ path: string; close(): Promise<void> }> {
   const sock = controlSocket(root);
@@ -38,7 +37,7 @@ export async function startControlServer(root: string, h: ControlHandlers): Prom
     void handle(req, h).then(
       (body) => send(res, 200, body),
       (e: unknown) => isArchipelagoError(e)
-        ? send(res, STATUS[e.code] ?? 400, { error: { code: e.code, message: e.message } })
+        ? send(res, httpStatus(e.code), { error: { code: e.code, message: e.message } })
         : send(res, 500, { error: { code: 'INTERNAL', message: String(e) } }),
     );
   });

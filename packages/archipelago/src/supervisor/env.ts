@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { ArchipelagoError } from '../errors.js';
 import { LOCAL_ENVIRONMENT } from '../service/environments.js';
-import { NATS_SECRET, PLATFORM_SECRET, unitEnvironment } from '../service/environment.js';
+import { NATS_SECRET, PLATFORM_SECRET, REPLICA_REF, unitEnvironment } from '../service/environment.js';
 import type { ResolvedService, ResolvedUnit } from '../service/types.js';
 import { HOST_ENV } from '../units/bind.js';
 import { ENV } from '../units/ipc.js';
@@ -21,8 +21,22 @@ import { ENV } from '../units/ipc.js';
  * ARCHIPELAGO_BUILT (run the built CLI).
  */
 export const RUNTIME_VARS = ['PATH', 'HOME', 'TMPDIR', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'NODE_OPTIONS', 'LOG_LEVEL', HOST_ENV, 'ARCHIPELAGO_BUILT'] as const;
-/** Only locally: where the replica finds its declaration (the pod finds it in its working directory). */
-export const LOCAL_VARS = [ENV.config, 'ARCHIPELAGO_RESOLVED'] as const;
+/**
+ * Only locally: where the replica finds its declaration (the pod finds it in its working directory),
+ * and where it sends its spans when `up` collects traces (see TRACE_VARS).
+ */
+export const LOCAL_VARS = [ENV.config, 'ARCHIPELAGO_RESOLVED', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_BSP_SCHEDULE_DELAY', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG'] as const;
+
+/**
+ * What `up` gives every replica when it collects traces: its own receiver as the OTLP endpoint
+ * (JSON), a short export delay so a trace shows in the console within a second, and the sampler
+ * from the supervisor's environment (every trace when none is set).
+ */
+export function traceEnv(endpoint: string, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '200' };
+  for (const name of ['OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG'] as const) if (env[name] !== undefined) out[name] = env[name]!;
+  return out;
+}
 
 /** Declared secrets come from the supervisor's environment, else from the service's `.env` (never committed). */
 export function secretSource(service: ResolvedService, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
@@ -59,6 +73,7 @@ export function localUnitEnv(opts: LocalEnvOptions): Record<string, string> {
   for (const name of RUNTIME_VARS) if (env[name] !== undefined) out[name] = env[name]!;
   const target = unitEnvironment(service, unit, { environment: LOCAL_ENVIRONMENT, nodeEnv: env.NODE_ENV, adminPort: 0, host: env[HOST_ENV] });
   Object.assign(out, target.plain);
+  for (const [name, value] of Object.entries(target.perReplica)) out[name] = value.split(REPLICA_REF).join(opts.replica);
   const source = secretSource(service, env);
   for (const name of target.secrets) {
     if (name === PLATFORM_SECRET) out[name] = opts.databaseUrl;

@@ -15,7 +15,7 @@ import { localUnitEnv } from './env.js';
  */
 export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/archipelago.js');
 
-const NICE: Record<Priority, number> = { critical: 0, normal: 5, background: 10 };
+export const NICE: Record<Priority, number> = { critical: 0, normal: 5, background: 10 };
 
 export interface SpawnOptions {
   service: ResolvedService;

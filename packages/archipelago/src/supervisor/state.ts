@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { UnitKind, Priority } from '../service/types.js';
 import type { CdcLoad } from '../units/metrics.js';
 import type { DatabaseHealth } from './database.js';
+import { KINDS } from '../service/kinds.js';
 
 export type ReplicaPhase = 'starting' | 'running' | 'ready' | 'unready' | 'draining' | 'exited' | 'backoff';
 
@@ -126,7 +127,7 @@ export class SupervisorState extends EventEmitter {
     u.restarts = u.replicaList.reduce((n, r) => n + r.restarts, 0) + (this.retired.get(name) ?? 0);
     const waiting = u.replicaList.filter((r) => r.state === 'backoff' && r.backoffMs !== null);
     u.backoff = waiting.length === 0 ? null : waiting.reduce<UnitStatus['backoff']>((acc, r) => (acc && acc.delayMs >= r.backoffMs! ? acc : { delayMs: r.backoffMs!, nextStartAt: r.nextStartAt }), null);
-    if (u.kind === 'cron' || u.kind === 'job') u.health = 'idle';
+    if (!KINDS[u.kind].longRunning) u.health = 'idle';
     else if (u.replicas.desired === 0 && live.length === 0) u.health = 'idle';
     else if (u.replicas.ready >= u.replicas.desired && u.replicas.desired > 0) u.health = 'healthy';
     else if (u.replicas.ready > 0) u.health = 'degraded';

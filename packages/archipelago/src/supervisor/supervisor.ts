@@ -1,5 +1,8 @@
 // The local orchestrator behind `archipelago up`: database, deploy jobs, long-running units at their
 // minimum, crons, probes and restarts, the autoscaler loop, the control endpoint, ordered shutdown.
+// Two ways to run the long-running units, one supervisor: a process per replica (the default), or
+// every unit in this one process (`--single-process`: tiny setups, the isolation benchmark's
+// baseline). Deploy jobs, provisioning, capture, crons and the database are the same in both.
 import cluster from 'node:cluster';
 import { ArchipelagoError } from '../errors.js';
 import type { Broker } from '../messaging/broker.js';
@@ -8,13 +11,19 @@ import type { ResolvedService, ResolvedUnit, ResolvedJobUnit } from '../service/
 import { AutoscaleLoop, type BacklogReader } from './autoscale.js';
 import { startControlServer, type ControlHandlers } from './control.js';
 import { openDatabase, type SupervisorDatabase } from './database.js';
-import { checkSecrets } from './env.js';
+import { startCollector, type TraceCollector } from '../tracing/collector.js';
+import type { TraceStore } from '../tracing/store.js';
+import { startBackendPriorities } from './db-priority.js';
+import { checkSecrets, traceEnv } from './env.js';
 import { LogMux } from './logs.js';
 import { tuningFromEnv, type Tuning } from './probes.js';
 import { SupervisorState, type JobRun } from './state.js';
 import { CronRecords } from './cron-records.js';
 import { CronRunner, TaskRun } from './tasks.js';
 import { UnitRunner } from './unit.js';
+import { runInProcess } from '../units/run.js';
+import type { Replica } from '../units/replica.js';
+import { kindOf, listens, longRunning } from '../service/kinds.js';
 
 export interface SupervisorOptions {
   /** Unit names to run; all when omitted. */
@@ -25,15 +34,19 @@ export interface SupervisorOptions {
   write?: (text: string) => void;
   /** Reads a worker unit's backlog; the broker's stats by default. */
   readBacklog?: BacklogReader;
+  /** `processes` (default): a process per replica. `in-process`: every long-running unit in this process, one replica each. */
+  strategy?: 'processes' | 'in-process';
+  /** Collect the replicas' traces (OTLP/HTTP on a loopback port) for the console. Default false. */
+  traces?: boolean;
 }
 
-const LONG_RUNNING = new Set(['api', 'realtime', 'worker', 'cdc']);
 
 export class Supervisor {
   readonly state: SupervisorState;
   readonly logs: LogMux;
   readonly tuning: Tuning;
   private db: SupervisorDatabase | undefined;
+  private dbPriorities: { stop(): Promise<void> } | undefined;
   private control: { close(): Promise<void> } | undefined;
   private readonly runners = new Map<string, UnitRunner>();
   private readonly crons = new Map<string, CronRunner>();
@@ -45,6 +58,22 @@ export class Supervisor {
   private backlogReady: Promise<unknown> | undefined;
   /** Settles once every unit is registered: control requests that name a unit wait for it. */
   private readonly registered = resolvers();
+  /** The in-process replica of the `in-process` strategy, and how it ended. */
+  private inProcess: Replica | undefined;
+  private readonly endedBy = resolvers<number>();
+  /** Resolves with an exit code when the units' own process ended them (the in-process strategy only). */
+  readonly ended: Promise<number> = this.endedBy.promise;
+  /** The exit code `archipelago up` should end with: 1 when a drain cut work. */
+  exitCode = 0;
+  private collector: TraceCollector | undefined;
+
+  /** The recent traces of the replicas, when this supervisor collects them. */
+  get traces(): TraceStore | undefined { return this.collector?.store; }
+
+  /** What every replica's environment gets besides its pod's: where to send its spans. */
+  private get replicaEnv(): Record<string, string> {
+    return this.collector ? traceEnv(this.collector.endpoint) : {};
+  }
 
   /** The declaration as `archipelago up` sees it: units limited to other environments are not there. */
   readonly service: ResolvedService;
@@ -92,6 +121,9 @@ export class Supervisor {
           for (const name of this.state.units.keys()) this.state.changed(name);
         },
       });
+      if (this.opts.traces) this.collector = await startCollector();
+      // Background units' queries at their priority too, on a server we started on this machine.
+      if (this.db.embedded) this.dbPriorities = startBackendPriorities(this.service, this.db.url, 1000, (m) => this.logs.warn(m));
       this.state.database = { url: redact(this.db.url), embedded: this.db.embedded, ...(this.db.embedded ? { health: { state: 'up', restarts: 0, lastExit: null, nextStartAt: null } } : {}) };
       // Job units first, so the deploy jobs' runs are recorded like any other.
       for (const unit of units) {
@@ -100,7 +132,7 @@ export class Supervisor {
       await this.runDeployJobs(units);
       await this.prepareCapture(units);
       await this.provision();
-      const ctx = { service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.db.url, releaseLeases: (h: string) => this.releaseLeases(h) };
+      const ctx = { service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.db.url, replicaEnv: this.replicaEnv, releaseLeases: (h: string) => this.releaseLeases(h) };
       // Read the catalog and prepare the broker while the replicas start, not before.
       const reader = this.opts.readBacklog ? Promise.resolve(this.opts.readBacklog) : this.brokerBacklog();
       this.backlogReady = reader;
@@ -108,15 +140,18 @@ export class Supervisor {
       const readBacklog: BacklogReader = async (unit) => (await reader.catch(() => undefined))?.(unit) ?? null;
       this.autoscaler = new AutoscaleLoop({ state: this.state, logs: this.logs, pollingMs: this.tuning.pollingMs, readBacklog, enabled: this.tuning.autoscale });
       const cronRecords = new CronRecords(this.service.root);
+      if (this.opts.strategy === 'in-process') await this.startInProcess(units);
       for (const unit of units) {
-        if (LONG_RUNNING.has(unit.kind)) {
+        if (this.opts.strategy === 'in-process') {
+          if (unit.kind === 'cron') this.crons.set(unit.name, new CronRunner(ctx, unit, cronRecords));
+        } else if (longRunning(unit)) {
           const status = this.state.addUnit({
             name: unit.name, kind: unit.kind, priority: unit.priority, port: 'port' in unit ? unit.port : null,
             replicas: { min: unit.replicas.min, max: unit.replicas.max, desired: 0, ready: 0 }, cron: null,
           });
           const runner = new UnitRunner({ ...ctx, unit }, status);
           this.runners.set(unit.name, runner);
-          runner.setDesired(unit.kind === 'worker' ? unit.replicas.min : Math.max(1, unit.replicas.min));
+          runner.setDesired(kindOf(unit).scalesToZero ? unit.replicas.min : Math.max(1, unit.replicas.min));
           this.autoscaler.add(unit, runner);
         } else if (unit.kind === 'cron') {
           this.crons.set(unit.name, new CronRunner(ctx, unit, cronRecords));
@@ -124,7 +159,7 @@ export class Supervisor {
       }
       this.registered.resolve();
       for (const unit of units) {
-        if (unit.kind === 'api' || unit.kind === 'realtime') this.logs.info(`${unit.name} (${unit.kind}) on http://localhost:${unit.port}`, { unit: unit.name, url: `http://localhost:${unit.port}` });
+        if ('port' in unit && listens(unit)) this.logs.info(`${unit.name} (${unit.kind}) on http://localhost:${unit.port}`, { unit: unit.name, url: `http://localhost:${unit.port}` });
       }
     } catch (e) {
       this.registered.reject(new ArchipelagoError('ARCH_E_USAGE', `the supervisor did not start: ${(e as Error).message}`));
@@ -183,7 +218,7 @@ export class Supervisor {
     const id = `${unit.name}-${++this.jobSeq}`;
     const record: JobRun = { id, trigger, startedAt: new Date().toISOString(), finishedAt: null, exitCode: null, outcome: 'running' };
     this.state.recordJobRun(unit.name, record);
-    const run = new TaskRun({ service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.databaseUrl }, unit, id, args);
+    const run = new TaskRun({ service: this.service, state: this.state, logs: this.logs, tuning: this.tuning, databaseUrl: this.databaseUrl, replicaEnv: this.replicaEnv }, unit, id, args);
     this.jobs.add(run);
     const r = await run.done;
     this.jobs.delete(run);
@@ -199,6 +234,28 @@ export class Supervisor {
     const reader = await brokerBacklogReader(this.service, this.databaseUrl, this.units, (m) => this.logs.warn(m));
     this.closeBroker = reader.close;
     return reader.read;
+  }
+
+  /** The `in-process` strategy: every long-running unit in one replica in this process, shown as one ready replica each. */
+  private async startInProcess(units: readonly ResolvedUnit[]): Promise<void> {
+    this.state.mode = 'single-process';
+    const names = units.filter((u) => kindOf(u).sharesProcess).map((u) => u.name);
+    const replicaId = `${this.service.name}-0`;
+    if (names.length > 0) {
+      this.inProcess = await runInProcess(this.service, names, {
+        databaseUrl: this.databaseUrl, replica: replicaId, signals: false,
+        // The units' process is ours: when it ends by itself (an overrun, a failed host), so does the supervisor.
+        exit: (code) => { this.exitCode = Math.max(this.exitCode, code); this.endedBy.resolve(code); },
+      });
+    }
+    for (const name of names) {
+      const u = units.find((x) => x.name === name)!;
+      const s = this.state.addUnit({ name, kind: u.kind, priority: u.priority, port: 'port' in u ? u.port : null, replicas: { min: 1, max: 1, desired: 1, ready: 0 }, cron: null });
+      s.replicaList.push({ id: replicaId, slot: 0, pid: process.pid, state: 'ready', startedAt: new Date().toISOString(), adminPort: null, port: s.port,
+        inFlight: 0, connections: 0, handled: 0, eventLoopLagMs: 0, cpu: null, memoryBytes: null, restarts: 0, backoffMs: null, nextStartAt: null, lastExit: null });
+      this.state.changed(name);
+    }
+    this.logs.info(`single process: ${names.join(', ') || 'no long-running units'} in pid ${process.pid}`);
   }
 
   handlers(): ControlHandlers {
@@ -222,6 +279,7 @@ export class Supervisor {
   }
 
   scale(name: string, replicas: number): { unit: string; from: number; to: number } {
+    if (this.opts.strategy === 'in-process') throw new ArchipelagoError('ARCH_E_USAGE', 'a single-process supervisor cannot scale units; run `archipelago up` without --single-process');
     const runner = this.runners.get(name);
     if (!runner) throw new ArchipelagoError('ARCH_E_UNKNOWN_UNIT', `no long-running unit "${name}" runs here (units: ${[...this.runners.keys()].join(', ')})`);
     const unit = this.service.units.find((u) => u.name === name)!;
@@ -243,6 +301,11 @@ export class Supervisor {
       // Before the first unit is stopped: a replica of a later unit that exits meanwhile (a group-wide
       // SIGTERM reaches every replica at once) has ended, not crashed, and is not restarted.
       for (const runner of this.runners.values()) runner.hold();
+      if (this.inProcess) {
+        // Crons first, as in the other order; then the one process drains every unit at once.
+        for (const cron of this.crons.values()) await cron.stop();
+        this.exitCode = Math.max(this.exitCode, await this.inProcess.shutdown('the supervisor is stopping'));
+      }
       const order = [...this.units].reverse();
       for (const unit of order) {
         const cron = this.crons.get(unit.name);
@@ -258,6 +321,8 @@ export class Supervisor {
       await this.closeBroker?.().catch(() => {});
       await this.leaseBroker?.close().catch(() => {});
       await this.control?.close();
+      await this.dbPriorities?.stop();
+      await this.collector?.close();
       await this.db?.stop();
       this.logs.info('stopped');
     })();
@@ -284,9 +349,9 @@ function redact(url: string): string {
 }
 
 /** `Promise.withResolvers` (Node 22) for Node 20. */
-function resolvers(): { promise: Promise<void>; resolve(): void; reject(e: unknown): void } {
-  let resolve!: () => void;
+function resolvers<T = void>(): { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void } {
+  let resolve!: (v: T) => void;
   let reject!: (e: unknown) => void;
-  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
   return { promise, resolve, reject };
 }

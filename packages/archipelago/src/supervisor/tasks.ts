@@ -15,6 +15,8 @@ export interface TaskContext {
   logs: LogMux;
   tuning: Tuning;
   databaseUrl: string;
+  /** Laid over each run's environment (the trace receiver's endpoint). */
+  replicaEnv?: Record<string, string>;
 }
 
 export interface TaskResult { code: number | null; signal: string | null; output: string; outcome: CronRun['outcome'] }
@@ -27,7 +29,7 @@ export class TaskRun {
   private cut: CronRun['outcome'] | undefined;
 
   constructor(ctx: TaskContext, unit: ResolvedCronUnit | ResolvedJobUnit, runId: string, args: readonly string[] = []) {
-    this.worker = forkUnit({ service: ctx.service, unit, replica: runId, databaseUrl: ctx.databaseUrl, args, exec: ctx.tuning.exec });
+    this.worker = forkUnit({ service: ctx.service, unit, replica: runId, databaseUrl: ctx.databaseUrl, args, exec: ctx.tuning.exec, extraEnv: ctx.replicaEnv });
     for (const [stream, kind] of [[this.worker.process.stdout, 'stdout'], [this.worker.process.stderr, 'stderr']] as const) {
       stream?.on('data', (c: Buffer) => { this.output = (this.output + c.toString('utf8')).slice(-8000); });
       ctx.logs.attach(stream, unit.name, runId, kind);

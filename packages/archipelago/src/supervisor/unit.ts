@@ -1,7 +1,7 @@
 // A long-running unit (api, realtime, worker, cdc): its replica slots and the desired count.
 // Scale-out fills the lowest free slot; scale-in drains the least busy replicas first.
-import type { ReplicaContext } from './replica.js';
-import { ReplicaSlot } from './replica.js';
+import type { ReplicaContext } from './replica-slot.js';
+import { ReplicaSlot } from './replica-slot.js';
 import type { UnitStatus } from './state.js';
 
 export class UnitRunner {

@@ -3,15 +3,16 @@
 import type { IMetricSpec } from 'kubernetes-models/autoscaling/v2';
 import type { IScaleTriggers } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import type { SubscriptionSpec } from '../messaging/broker.js';
-import { durableName } from '../messaging/brokers/nats.js';
+import { durableName } from '../messaging/names.js';
 import { hpaBehavior, kedaScaledObjectFields, kedaTriggerTargets } from '../scaling/index.js';
 import type { ResolvedBroker } from '../service/types.js';
 import { NATS_MONITORING_SECRET, PLATFORM_SECRET, type SynthContext, type UnitPlan } from './normalize.js';
 import { metadata } from './pod.js';
 import type { IHorizontalPodAutoscaler, IScaledObject, ITriggerAuthentication } from './types.js';
+import { METRICS } from '../contracts.js';
 
 /** Per-pod metric the unit hosts export for open connections (needs a custom-metrics adapter). */
-export const CONNECTIONS_METRIC = 'archipelago_ws_connections';
+export const CONNECTIONS_METRIC = METRICS.wsConnections;
 
 export { hpaBehavior };
 

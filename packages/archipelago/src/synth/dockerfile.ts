@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { ResolvedService } from '../service/types.js';
 import { TOOLKIT } from '../toolkit.js';
-import { CONTAINER_HOST, HOST_ENV } from '../units/bind.js';
+import { CONTAINER_HOST, ENV } from '../contracts.js';
 
 export interface DockerfileOptions {
   /**
@@ -54,7 +54,7 @@ export function dockerfile(service: ResolvedService, opts: DockerfileOptions = {
     '',
     `FROM ${node}`,
     '# Inside a container the servers listen on every interface (they default to 127.0.0.1).',
-    `ENV NODE_ENV=production ${HOST_ENV}=${CONTAINER_HOST}`,
+    `ENV NODE_ENV=production ${ENV.host}=${CONTAINER_HOST}`,
     `COPY --from=build ${from} ${IMAGE_ROOT}`,
     `WORKDIR ${workdir}`,
     '# The `node` user (uid 1000) of the base image; the pods also run with a read-only root filesystem.',

@@ -2,7 +2,7 @@
 export { synthesize, SHARED_GROUP, PRIORITY_GROUP } from './synthesize.js';
 export { normalize, ADMIN_PORT, PRESTOP_SECONDS, PRIORITY_VALUES, type SynthContext, type UnitPlan } from './normalize.js';
 export { hpaBehavior, backlogQuery, ageQuery, CONNECTIONS_METRIC } from './autoscale.js';
-export { RUN_ON_LABEL } from './kinds.js';
+export { RUN_ON_LABEL } from './workloads.js';
 export { validateSchemas, checkRules, podSpecOf } from './validate.js';
 export { toYaml, yamlFiles, writeYaml, omittedNote } from './yaml.js';
 export { BUILD_DIR, dockerfile, dockerignore, IMAGE_ENTRYPOINT, imageLayout, type DockerfileOptions } from './dockerfile.js';

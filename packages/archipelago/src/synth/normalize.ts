@@ -4,13 +4,11 @@ import { ArchipelagoError } from '../errors.js';
 import type { SubscriptionSpec } from '../messaging/broker.js';
 import type { Priority, ResolvedService, ResolvedUnit } from '../service/types.js';
 import { unitEnvironment } from '../service/environment.js';
-import { CONTAINER_HOST } from '../units/bind.js';
+import { KINDS } from '../service/kinds.js';
+import { ADMIN_PORT, CONTAINER_HOST, HEALTH_PATHS, PRESTOP_SECONDS } from '../contracts.js';
 import type { SynthOptions } from './types.js';
 
-/** Port of each replica's admin server (health, metrics) for units without a port of their own. */
-export const ADMIN_PORT = 9464;
-/** The preStop sleep: long enough for endpoint controllers to drop the pod before SIGTERM. */
-export const PRESTOP_SECONDS = 5;
+export { ADMIN_PORT, PRESTOP_SECONDS } from '../contracts.js';
 export const PRIORITY_VALUES: Record<Priority, number> = { critical: 100_000, normal: 10_000, background: 1_000 };
 export { PLATFORM_SECRET, NATS_SECRET, NATS_MONITORING_SECRET } from '../service/environment.js';
 
@@ -39,6 +37,8 @@ export interface UnitPlan {
   readonly configData: Readonly<Record<string, string>>;
   /** Secret keys the container references: declared secrets plus the platform's. */
   readonly secretKeys: readonly string[];
+  /** Container variables naming the pod through `$(ARCHIPELAGO_REPLICA)` (OTEL_RESOURCE_ATTRIBUTES). */
+  readonly replicaEnv: Readonly<Record<string, string>>;
   /** Port of the probes and metrics: the unit's port for api/realtime, the admin port otherwise. */
   readonly port: number | undefined;
   readonly health: { readonly liveness: string; readonly readiness: string } | undefined;
@@ -88,12 +88,11 @@ export function normalize(service: ResolvedService, opts: SynthOptions): SynthCo
   };
   const plans = service.units.map((unit): UnitPlan => {
     const selector = { ...pick(base, 'app.kubernetes.io/name', 'app.kubernetes.io/instance'), 'app.kubernetes.io/component': unit.name };
-    const listening = unit.kind === 'api' || unit.kind === 'realtime';
-    const longRunning = unit.kind !== 'cron' && unit.kind !== 'job';
+    const { longRunning } = KINDS[unit.kind];
     const subscriptions = opts.subscriptions.get(unit.name) ?? [];
     const graceSeconds = Math.ceil(unit.graceMs / 1000);
     // The same function builds each local replica's environment (supervisor/spawn.ts).
-    const environment = unitEnvironment(service, unit, { environment: opts.environment, nodeEnv: 'production', adminPort: ADMIN_PORT, host: CONTAINER_HOST });
+    const environment = unitEnvironment(service, unit, { environment: opts.environment, nodeEnv: 'production', adminPort: ADMIN_PORT, host: CONTAINER_HOST, version });
     return {
       unit,
       name: `${service.name}-${unit.name}`,
@@ -102,8 +101,9 @@ export function normalize(service: ResolvedService, opts: SynthOptions): SynthCo
       configMapName: `${service.name}-${unit.name}-env`,
       configData: environment.plain,
       secretKeys: environment.secrets,
-      port: listening ? unit.port : longRunning ? ADMIN_PORT : undefined,
-      health: listening ? unit.health : longRunning ? { liveness: '/healthz', readiness: '/readyz' } : undefined,
+      replicaEnv: environment.perReplica,
+      port: 'port' in unit ? unit.port : longRunning ? ADMIN_PORT : undefined,
+      health: 'health' in unit ? unit.health : longRunning ? HEALTH_PATHS : undefined,
       terminationGraceSeconds: graceSeconds + (longRunning ? PRESTOP_SECONDS : 0),
       priorityClassName: priorityClassName(service.name, unit.priority),
       autoscaled: isAutoscaled(unit, subscriptions.length),

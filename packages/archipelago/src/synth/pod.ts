@@ -1,6 +1,8 @@
 // The pod every unit runs: one image, `archipelago run <unit>`, probes, resources, drain, secure defaults.
 import type { IContainer, IEnvVar, IPodTemplateSpec, IProbe } from 'kubernetes-models/v1';
-import { PRESTOP_SECONDS, shortHash, type SynthContext, type UnitPlan } from './normalize.js';
+import { shortHash, type SynthContext, type UnitPlan } from './normalize.js';
+import { ENV, POD_PROBES, PRESTOP_SECONDS } from '../contracts.js';
+import { listens } from '../service/kinds.js';
 
 /** The one container of every pod. */
 export const CONTAINER_NAME = 'unit';
@@ -43,13 +45,15 @@ export function podTemplate(ctx: SynthContext, plan: UnitPlan, opts: { restartPo
 function container(ctx: SynthContext, plan: UnitPlan): IContainer {
   const { unit } = plan;
   const env: IEnvVar[] = [
-    { name: 'ARCHIPELAGO_REPLICA', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    { name: ENV.replica, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    // After ARCHIPELAGO_REPLICA: the kubelet expands `$(ARCHIPELAGO_REPLICA)` only from variables defined before.
+    ...Object.entries(plan.replicaEnv).map(([name, value]): IEnvVar => ({ name, value })),
     // An optional key may be missing from the Secret: the pod starts and the variable is unset.
     ...plan.secretKeys.map((key): IEnvVar => ({
       name: key, valueFrom: { secretKeyRef: { name: ctx.secretName, key, ...(unit.optionalSecrets.includes(key) ? { optional: true } : {}) } },
     })),
   ];
-  const listening = unit.kind === 'api' || unit.kind === 'realtime';
+  const listening = listens(unit);
   const c: IContainer = {
     name: CONTAINER_NAME,
     image: ctx.opts.image,
@@ -73,9 +77,9 @@ function container(ctx: SynthContext, plan: UnitPlan): IContainer {
   if (plan.health && plan.port !== undefined) {
     const portName = listening ? 'http' : 'admin';
     const probe = (path: string, p: Omit<IProbe, 'httpGet'>): IProbe => ({ httpGet: { path, port: portName }, ...p });
-    c.startupProbe = probe(plan.health.liveness, { periodSeconds: 2, failureThreshold: 30, timeoutSeconds: 2 });
-    c.readinessProbe = probe(plan.health.readiness, { periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 2 });
-    c.livenessProbe = probe(plan.health.liveness, { periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 3 });
+    c.startupProbe = probe(plan.health.liveness, POD_PROBES.startup);
+    c.readinessProbe = probe(plan.health.readiness, POD_PROBES.readiness);
+    c.livenessProbe = probe(plan.health.liveness, POD_PROBES.liveness);
     // Endpoints drop the pod while it sleeps; SIGTERM then starts the drain with nothing new arriving.
     c.lifecycle = { preStop: { exec: { command: ['sleep', String(PRESTOP_SECONDS)] } } };
   }

@@ -1,14 +1,15 @@
 // The provisioning Job: `archipelago provision` runs before the Deployments on every deploy, so each
 // declared subscription (and its dead-letter store) exists before anything publishes, even for a
 // worker at zero replicas that no pod would ever register.
-import { configMap, RUN_ON_LABEL } from './kinds.js';
+import { configMap, RUN_ON_LABEL } from './workloads.js';
 import { NATS_SECRET, PLATFORM_SECRET, type SynthContext, type UnitPlan } from './normalize.js';
 import { metadata, podTemplate } from './pod.js';
 import type { IJob, K8sObject } from './types.js';
+import { ENV } from '../contracts.js';
 
 export const PROVISION_GROUP = 'provision';
 /** The service-wide settings of a unit's ConfigMap; the rest (unit name, admin port, env) is the unit's own. */
-const SHARED_CONFIG = ['NODE_ENV', 'ARCHIPELAGO_SERVICE', 'ARCHIPELAGO_ENVIRONMENT', 'ARCHIPELAGO_HOST'];
+const SHARED_CONFIG = ['NODE_ENV', ENV.service, ENV.environment, ENV.host];
 
 export function provisionObjects(ctx: SynthContext): K8sObject[] {
   // Any unit's plan carries the service's image and database settings; the Job takes only the platform's secrets.
@@ -20,6 +21,7 @@ export function provisionObjects(ctx: SynthContext): K8sObject[] {
     ...base, name, labels, selector: labels, configMapName: name, port: undefined, health: undefined,
     configData: Object.fromEntries(Object.entries(base.configData).filter(([k]) => SHARED_CONFIG.includes(k))),
     secretKeys: base.secretKeys.filter((k) => k === PLATFORM_SECRET || k === NATS_SECRET),
+    replicaEnv: {},
   };
   const template = podTemplate(ctx, plan, { restartPolicy: 'Never' });
   const container = template.spec!.containers[0]!;

@@ -8,7 +8,7 @@ import { loadService } from '../service/load.js';
 import type { OmittedUnit } from '../service/environments.js';
 import type { ResolvedService, ServiceInput } from '../service/types.js';
 import { resolveService } from '../service/validate.js';
-import { RUN_ON_LABEL } from './kinds.js';
+import { RUN_ON_LABEL } from './workloads.js';
 import { loadPeers, PULUMI_PEERS } from './peers.js';
 import { PRIORITY_GROUP, SHARED_GROUP, synthesize } from './synthesize.js';
 import type { K8sObject } from './types.js';

@@ -4,11 +4,12 @@ import { ArchipelagoError } from '../errors.js';
 import { forEnvironment, LOCAL_ENVIRONMENT } from '../service/environments.js';
 import type { ResolvedService } from '../service/types.js';
 import { triggerAuthentication } from './autoscale.js';
-import { BUILDERS } from './kinds.js';
+import { BUILDERS } from './workloads.js';
 import { normalize, PRIORITY_VALUES, priorityClassName, type SynthContext } from './normalize.js';
 import { PROVISION_GROUP, provisionObjects } from './provision.js';
 import { checkRules, validateSchemas } from './validate.js';
 import type { IPriorityClass, IServiceAccount, K8sObject, SynthGroup, SynthOptions, SynthResult } from './types.js';
+import { kindOf } from '../service/kinds.js';
 
 export const SHARED_GROUP = '_shared';
 export const PRIORITY_GROUP = '_priorityclasses';
@@ -50,7 +51,7 @@ function shared(ctx: SynthContext): K8sObject[] {
     automountServiceAccountToken: false,
   };
   const out: K8sObject[] = [account];
-  if (ctx.plans.some((p) => p.unit.kind === 'worker' && p.autoscaled)) out.push(triggerAuthentication(ctx, labels));
+  if (ctx.plans.some((p) => kindOf(p.unit).autoscaledBy === 'backlog' && p.autoscaled)) out.push(triggerAuthentication(ctx, labels));
   return out;
 }
 

@@ -13,7 +13,7 @@ import type { SubscriptionSpec } from '../messaging/broker.js';
 import type { ResolvedService } from '../service/types.js';
 import { triggers } from './autoscale.js';
 import { lint } from './lint.js';
-import { RUN_ON_LABEL } from './kinds.js';
+import { RUN_ON_LABEL } from './workloads.js';
 import { NATS_SECRET, PLATFORM_SECRET } from './normalize.js';
 import { PROVISION_GROUP } from './provision.js';
 import type { IDeployment, K8sObject } from './types.js';

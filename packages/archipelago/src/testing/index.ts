@@ -1,13 +1,14 @@
 // Testing helpers for services (`archipelago-toolkit/testing`): run a worker's handlers in-process on the
 // in-memory broker, publish, and wait until every subscription on the topic has handled the message;
-// build an api unit's app for `inject()`.
+// build an api unit's app for `inject()`; a unit's context with recorded publishes; a unit's real host
+// in-process; raw HTTP requests.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { createMemoryBroker, type MemoryBroker } from '../messaging/brokers/memory.js';
 import type { ConsumerHandle, DeadLetter } from '../messaging/broker.js';
-import type { Messaging } from '../messaging/facade.js';
+import type { Messaging } from '../messaging/messaging.js';
 import { createMessaging } from '../messaging/runtime.js';
 import type { Topic } from '../messaging/topic.js';
 import type { FastifyInstance } from 'fastify';
@@ -135,6 +136,11 @@ export function createTestBus(opts: TestBusOptions = {}): TestBus {
 
 export { createMemoryBroker, type MemoryBroker } from '../messaging/brokers/memory.js';
 export { startTestDatabase, type TestDatabase, type TestDatabaseOptions } from './database.js';
+export { createTestContext, type TestContext, type TestContextOptions, type Recorded } from './context.js';
+export { startUnitHost, type UnitHost, type UnitHostOptions } from './unit-host.js';
+export { rawRequest, type RawResponse } from './raw-http.js';
+/** The real postgres broker, for a test of how a unit's code and the broker's own setup interact. */
+export { createPostgresBroker } from '../messaging/brokers/postgres.js';
 
 /**
  * An api unit's Fastify app as its host builds it (strict validation unless the unit opts out,

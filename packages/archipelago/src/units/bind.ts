@@ -3,11 +3,11 @@
 // ARCHIPELAGO_HOST=0.0.0.0, since a kubelet probes and a Service routes to the pod's own address.
 import net from 'node:net';
 import { ArchipelagoError } from '../errors.js';
+import { ENV } from '../contracts.js';
 
-export const HOST_ENV = 'ARCHIPELAGO_HOST';
+export { CONTAINER_HOST } from '../contracts.js';
+export const HOST_ENV = ENV.host;
 export const LOCAL_HOST = '127.0.0.1';
-/** What a container needs: every interface. */
-export const CONTAINER_HOST = '0.0.0.0';
 
 export function bindHost(env: NodeJS.ProcessEnv = process.env): string {
   const raw = env[HOST_ENV];

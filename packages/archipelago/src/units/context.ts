@@ -4,8 +4,9 @@ import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { createPool } from '../database/pool.js';
 import { ArchipelagoError } from '../errors.js';
-import type { Messaging } from '../messaging/facade.js';
+import type { Messaging } from '../messaging/messaging.js';
 import type { ResolvedService, ResolvedUnit } from '../service/types.js';
+import { logFields } from '../tracing/context.js';
 import type { UnitContext } from './define.js';
 import { ENV } from './ipc.js';
 import { registerProcessMetrics, registerUnroutedMetric } from './metrics.js';
@@ -50,7 +51,8 @@ export function unitConfig(unit: ResolvedUnit, env: NodeJS.ProcessEnv, databaseU
 
 export function createLogger(base: { service: string; unit: string; replica: string }, stream?: pino.DestinationStream): Logger {
   // Synchronous writes: the last line before process.exit (what a drain cut) must not be lost.
-  return pino({ base: { ...base, pid: process.pid }, level: process.env.LOG_LEVEL ?? 'info', timestamp: pino.stdTimeFunctions.isoTime },
+  // A line written inside a span names its trace and span, so the console links it to the trace.
+  return pino({ base: { ...base, pid: process.pid }, level: process.env.LOG_LEVEL ?? 'info', timestamp: pino.stdTimeFunctions.isoTime, mixin: logFields },
     stream ?? pino.destination({ fd: 1, sync: true }));
 }
 

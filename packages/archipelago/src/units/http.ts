@@ -2,6 +2,8 @@
 // metering, and 503s for new requests while the replica drains.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ResolvedListening } from '../service/types.js';
+import { context } from '../tracing/context.js';
+import { endServerSpan, startServerSpan, type ServerSpan } from '../tracing/http.js';
 import { bindHost } from './bind.js';
 import type { OwnedContext } from './context.js';
 import { handleClientError, handleError, handleNotFound } from './http-errors.js';
@@ -41,7 +43,7 @@ export function createHttpApp(unit: ResolvedListening, ctx: OwnedContext, replic
   const app = createBareApp(unit, { loggerInstance: ctx.logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
   const probes = new Set([unit.health.liveness, unit.health.readiness, '/metrics']);
   let closing = false;
-  const inFlight = new WeakMap<object, { flight: { handling: boolean; answered: boolean; closed: boolean }; end: () => void }>();
+  const inFlight = new WeakMap<object, { flight: { handling: boolean; answered: boolean; closed: boolean }; end: () => void; traced: ServerSpan }>();
   app.addHook('preClose', (done) => { closing = true; done(); });
 
   app.addHook('onRequest', (req, reply, done) => {
@@ -52,8 +54,13 @@ export function createHttpApp(unit: ResolvedListening, ctx: OwnedContext, replic
     const started = meter.start();
     const flight = { handling: false, answered: false, closed: false, ended: false };
     const end = () => { if (!flight.ended) { flight.ended = true; meter.end(started, String(reply.raw.statusCode)); } };
-    inFlight.set(req, { flight, end });
-    reply.raw.once('close', () => { flight.closed = true; if (!flight.handling || flight.answered) end(); });
+    const traced = startServerSpan(req.method, req.routeOptions.url, path, req.headers);
+    inFlight.set(req, { flight, end, traced });
+    reply.raw.once('close', () => {
+      flight.closed = true;
+      endServerSpan(traced, reply.raw.statusCode, !reply.raw.writableFinished);
+      if (!flight.handling || flight.answered) end();
+    });
     if (replica.draining || closing) {
       // Connection: close makes keep-alive clients reconnect, landing on a replica that is not draining.
       void reply.code(503).header('connection', 'close').header('retry-after', '1').send(DRAINING_BODY);
@@ -62,7 +69,14 @@ export function createHttpApp(unit: ResolvedListening, ctx: OwnedContext, replic
     done();
   });
 
-  app.addHook('preHandler', (req, _reply, done) => { const f = inFlight.get(req); if (f) f.flight.handling = true; done(); });
+  // The handler runs inside the request's span: Fastify calls it synchronously from the last
+  // preHandler's `done`, so the span's context reaches the handler and everything it awaits.
+  app.addHook('preHandler', (req, _reply, done) => {
+    const f = inFlight.get(req);
+    if (!f) return done();
+    f.flight.handling = true;
+    context.with(f.traced.context, done);
+  });
   app.addHook('onSend', (req, _reply, payload, done) => {
     const f = inFlight.get(req);
     if (f) { f.flight.answered = true; if (f.flight.closed) f.end(); }

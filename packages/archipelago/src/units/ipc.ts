@@ -24,11 +24,5 @@ export function toSupervisor(m: ReplicaMessage): void {
   if (typeof process.send === 'function' && process.connected) process.send(m);
 }
 
-/** Environment variables the supervisor sets for each replica. */
-export const ENV = {
-  replica: 'ARCHIPELAGO_REPLICA',
-  unit: 'ARCHIPELAGO_UNIT',
-  config: 'ARCHIPELAGO_CONFIG',
-  database: 'DATABASE_URL',
-  adminPort: 'ARCHIPELAGO_ADMIN_PORT',
-} as const;
+/** Environment variables the supervisor sets for each replica (shared with synth's pod spec). */
+export { ENV } from '../contracts.js';

@@ -5,13 +5,15 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Counter, Gauge } from 'prom-client';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { Messaging } from '../messaging/facade.js';
+import type { Messaging } from '../messaging/messaging.js';
+import { activeSpan, SpanKind, tracer } from '../tracing/context.js';
 import type { ResolvedRealtimeUnit } from '../service/types.js';
 import type { OwnedContext } from './context.js';
 import type { Connection, RealtimeDefinition, RealtimeHub } from './define.js';
 import { createHttpApp, idleBy, listen } from './http.js';
 import { Meter } from './metrics.js';
 import type { Host, Replica } from './replica.js';
+import { METRICS } from '../contracts.js';
 
 /** Connections pinged per turn of the event loop during a heartbeat sweep. */
 const PING_SLICE = 500;
@@ -31,11 +33,15 @@ class Hub implements RealtimeHub {
   get connections(): number { return this.all.size; }
   publish(channel: string, data: unknown): number {
     const members = this.channels.get(channel);
-    if (!members) return 0;
-    // Serialised once for every member.
-    const frame = typeof data === 'string' ? data : JSON.stringify(data);
+    // A send made while handling traced work (a broadcast's receive) is a span of that trace.
+    const span = activeSpan() && tracer().startSpan('websocket send', { kind: SpanKind.PRODUCER, attributes: { 'archipelago.ws.channel': channel } });
     let n = 0;
-    for (const c of members) if (c.sendRaw(frame)) n++;
+    if (members) {
+      // Serialised once for every member.
+      const frame = typeof data === 'string' ? data : JSON.stringify(data);
+      for (const c of members) if (c.sendRaw(frame)) n++;
+    }
+    if (span) { span.setAttribute('archipelago.ws.recipients', n); span.end(); }
     return n;
   }
 }
@@ -93,7 +99,7 @@ export async function startRealtimeHost(unit: ResolvedRealtimeUnit, def: Realtim
   const opened = new Counter({ name: 'archipelago_ws_connections_opened_total', help: 'WebSocket connections accepted', registers: [ctx.metrics] });
   const dropped = new Counter({ name: 'archipelago_ws_connections_dropped_total', help: 'WebSocket connections dropped by the server', labelNames: ['reason'], registers: [ctx.metrics] });
   const messagesIn = new Counter({ name: 'archipelago_ws_messages_received_total', help: 'WebSocket messages received', registers: [ctx.metrics] });
-  new Gauge({ name: 'archipelago_ws_connections', help: 'Open WebSocket connections', registers: [ctx.metrics], collect() { this.set(hub.connections); } });
+  new Gauge({ name: METRICS.wsConnections, help: 'Open WebSocket connections', registers: [ctx.metrics], collect() { this.set(hub.connections); } });
   let handled = 0;
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes });
 

@@ -3,8 +3,9 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
 import { createPool, poolStuckMs } from '../database/pool.js';
+import { startTracing } from '../tracing/setup.js';
 import { ArchipelagoError } from '../errors.js';
-import type { Messaging } from '../messaging/facade.js';
+import type { Messaging } from '../messaging/messaging.js';
 import { createBroker, createMessaging, holderId } from '../messaging/index.js';
 import { loadDefinition } from '../service/catalog.js';
 import { runsIn } from '../service/environments.js';
@@ -13,6 +14,8 @@ import type { ResolvedCdcUnit, ResolvedService, ResolvedUnit } from '../service/
 import { startApiHost } from './api.js';
 import { createContext, createLogger, type OwnedContext } from './context.js';
 import { ENV } from './ipc.js';
+import { ADMIN_PORT } from '../contracts.js';
+import { kindOf, listens, longRunning } from '../service/kinds.js';
 import { Replica, type Host } from './replica.js';
 import { startRealtimeHost } from './realtime.js';
 import { startTaskHost } from './task.js';
@@ -31,7 +34,7 @@ export interface RunOptions {
 }
 
 /** Kubernetes probes and scrapes kinds without a port of their own here. */
-export const DEFAULT_ADMIN_PORT = 9464;
+export const DEFAULT_ADMIN_PORT = ADMIN_PORT;
 
 function adminPortFor(units: readonly ResolvedUnit[]): number | undefined {
   const raw = process.env[ENV.adminPort];
@@ -41,7 +44,7 @@ function adminPortFor(units: readonly ResolvedUnit[]): number | undefined {
     return port;
   }
   // A listening unit serves its probes on its own port; a short-lived task needs none.
-  return units.some((u) => u.kind === 'worker' || u.kind === 'cdc') && !units.some((u) => u.kind === 'api' || u.kind === 'realtime') ? DEFAULT_ADMIN_PORT : undefined;
+  return units.some((u) => longRunning(u) && !listens(u)) && !units.some(listens) ? DEFAULT_ADMIN_PORT : undefined;
 }
 
 async function startHost(unit: ResolvedUnit, ctx: OwnedContext, replica: Replica, args: readonly string[], messaging: Messaging | undefined): Promise<Host> {
@@ -94,7 +97,7 @@ export async function runUnit(opts: RunOptions): Promise<Replica> {
   const { service } = opts;
   const unit = typeof opts.unit === 'string' ? unitByName(service, opts.unit) : opts.unit;
   // A pod knows its environment (synth sets it); a local-only unit started there by hand is refused.
-  const environment = process.env.ARCHIPELAGO_ENVIRONMENT;
+  const environment = process.env[ENV.environment];
   if (environment && !runsIn(unit, environment)) {
     throw new ArchipelagoError('ARCH_E_USAGE', `unit "${unit.name}" does not exist in environment "${environment}" (environments: ${unit.environments!.join(', ')})`);
   }
@@ -105,6 +108,9 @@ export async function runUnit(opts: RunOptions): Promise<Replica> {
     health: 'health' in unit ? [unit.health] : [],
   });
   replica.installSignals();
+  // Before anything makes a span; shut down last, so the spans of the drain are exported too.
+  const tracing = await startTracing({ service: service.name, unit: unit.name, replica: replicaId });
+  if (tracing.enabled) logger.info({ endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT }, 'tracing on: exporting spans over OTLP/HTTP');
   const pool = createPool(opts.databaseUrl, { application: `${service.name}/${replicaId}` });
   // Contexts borrow the broker and the pool; the replica closes them last, in that order.
   const broker = createBroker(service, { databaseUrl: opts.databaseUrl, pool, warn: brokerWarn(logger), holder: holderId(replicaId) });
@@ -121,17 +127,24 @@ export async function runUnit(opts: RunOptions): Promise<Replica> {
   await replica.startAdmin();
   const host = await startHost(unit, ctx, replica, opts.args ?? [], messaging);
   replica.add(host, ctx);
+  replica.onClosed(() => tracing.shutdown());
   replica.announce();
   return replica;
 }
 
-export interface InProcessOptions { databaseUrl: string; replica?: string; exit?: (code: number) => void }
+export interface InProcessOptions {
+  databaseUrl: string;
+  replica?: string;
+  exit?: (code: number) => void;
+  /** Drain on SIGINT/SIGTERM by itself (default); false when the caller owns the signals and calls `shutdown`. */
+  signals?: boolean;
+}
 
 /** Starts several long-running units in ONE process, each with its own context and logger, sharing a pool and broker. */
 export async function runInProcess(service: ResolvedService, unitNames: readonly string[], opts: InProcessOptions): Promise<Replica> {
   const units = unitNames.map((n) => unitByName(service, n));
   for (const u of units) {
-    if (u.kind === 'cron' || u.kind === 'job') throw new ArchipelagoError('ARCH_E_USAGE', `unit "${u.name}" is a ${u.kind}: it runs in its own process, not in a shared one`);
+    if (!kindOf(u).sharesProcess) throw new ArchipelagoError('ARCH_E_USAGE', `unit "${u.name}" is a ${u.kind}: it runs in its own process, not in a shared one`);
   }
   const replicaId = opts.replica ?? process.env[ENV.replica] ?? `${service.name}-0`;
   const logger = createLogger({ service: service.name, unit: '*', replica: replicaId });
@@ -139,7 +152,7 @@ export async function runInProcess(service: ResolvedService, unitNames: readonly
     logger, graceMs: Math.max(0, ...units.map((u) => u.graceMs)), adminPort: adminPortFor(units), exit: opts.exit,
     health: units.flatMap((u) => ('health' in u ? [u.health] : [])),
   });
-  replica.installSignals();
+  if (opts.signals !== false) replica.installSignals();
   const pool = createPool(opts.databaseUrl, { application: `${service.name}/${replicaId}`, max: 10 + 5 * units.length });
   const broker = createBroker(service, { databaseUrl: opts.databaseUrl, pool, warn: brokerWarn(logger), holder: holderId(replicaId) });
   replica.onClosed(() => broker.close());

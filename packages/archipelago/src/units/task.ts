@@ -1,6 +1,7 @@
 // The task host (cron and job units): runs the body once with its arguments; the process exit code
 // says how it went. A deadline aborts the context's signal and fails the run.
 import { ArchipelagoError } from '../errors.js';
+import { inSpan } from '../tracing/context.js';
 import type { ResolvedCronUnit, ResolvedJobUnit } from '../service/types.js';
 import type { OwnedContext } from './context.js';
 import type { TaskContext, TaskDefinition } from './define.js';
@@ -15,7 +16,7 @@ export async function startTaskHost(unit: ResolvedCronUnit | ResolvedJobUnit, de
   const started = Date.now();
   ctx.logger.info({ args }, `${unit.kind} started`);
 
-  const run = (async () => def.run(taskCtx))().then(
+  const run = inSpan(`${unit.kind} ${unit.name}`, { attributes: { 'archipelago.kind': unit.kind, 'archipelago.args': args.join(' ') } }, () => def.run(taskCtx)).then(
     () => {
       ctx.logger.info({ ms: Date.now() - started }, `${unit.kind} succeeded`);
       return 0;

@@ -1,7 +1,7 @@
 // The worker host: runs the definition's setup, consumes its subscriptions and listens to its
 // broadcasts; probes and metrics are on the replica's admin server.
 import type { ConsumerHandle } from '../messaging/broker.js';
-import type { Messaging } from '../messaging/facade.js';
+import type { Messaging } from '../messaging/messaging.js';
 import type { ResolvedWorkerUnit } from '../service/types.js';
 import type { OwnedContext } from './context.js';
 import type { SubscriptionDefinition, WorkerDefinition } from './define.js';

@@ -2,10 +2,15 @@
 // dead letters, and actions that change state the way the supervisor would.
 import { EventEmitter } from 'node:events';
 import { ArchipelagoError } from '../../src/errors.js';
+import { TraceStore } from '../../src/tracing/store.js';
+import { otlpExport } from '../tracing/otlp.js';
 import type { DeadLetter } from '../../src/messaging/broker.js';
 import type { ConsoleEvent, ConsoleSnapshot, ConsoleSource, LogLine, RunView, ScaleDecision, TopicView, UnitView } from '../../src/console/source.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The fixture's one trace: web's request and the mailer's failed delivery. */
+export const FIXTURE_TRACE = 'c0ffee'.padEnd(32, '0');
 
 export class FixtureSource implements ConsoleSource {
   readonly pollingMs = 200;
@@ -30,7 +35,16 @@ export class FixtureSource implements ConsoleSource {
     const now = new Date();
     this.deadLetterList = [{ id: 'msg-1', subscription: 'mailer-send', topic: 'mail', payload: { to: 'ada@example.com' }, error: 'SMTP 550 mailbox unavailable', attempts: 5, publishedAt: now, failedAt: now }];
     this.log('web', 'web-1', 'info', 'listening on :3000');
+    // One trace across two units, and a log line written inside it.
+    const t0 = Date.now();
+    this.traceStore.add(otlpExport('web', [{ traceId: FIXTURE_TRACE, spanId: '1'.repeat(16), name: 'POST /mail', kind: 2, startMs: t0, ms: 12 }]));
+    this.traceStore.add(otlpExport('mailer', [{ traceId: FIXTURE_TRACE, spanId: '2'.repeat(16), parentSpanId: '1'.repeat(16), name: 'process mail', kind: 5, startMs: t0 + 5, ms: 20, error: true }]));
+    const line = { at: Date.now(), unit: 'mailer', replica: 'mailer-1', level: 'info' as const, msg: 'sending', traceId: FIXTURE_TRACE };
+    this.logs.push(line);
   }
+
+  readonly traceStore = new TraceStore();
+  readonly traces = { list: () => this.traceStore.list(), get: (id: string) => this.traceStore.get(id) };
 
   snapshot(): ConsoleSnapshot {
     return structuredClone({ service: 'fixture', units: this.units });

@@ -6,7 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startConsole, type ConsoleHandle } from '../../src/console/server.js';
 import { chromiumMissing, launchChromium } from './chromium.js';
-import { FixtureSource } from './fixture-source.js';
+import { FIXTURE_TRACE, FixtureSource } from './fixture-source.js';
 
 const skip = chromiumMissing();
 
@@ -35,6 +35,16 @@ describe.skipIf(skip !== undefined)('console page (fixture source)', () => {
     expect(await page.textContent('#map tr[data-unit="web"] .replicas')).toContain('1/1 (1–3)');
     expect(await page.getAttribute('#map tr[data-unit="mailer"] [data-health]', 'data-health')).toBe('idle');
     expect(page.url()).not.toContain('token');
+  });
+
+  it('lists the trace across units and opens its waterfall from a log line\'s trace link', async () => {
+    const row = await page.waitForSelector(`#traces tr.trace[data-trace-id="${FIXTURE_TRACE}"]`);
+    expect(await row.textContent()).toContain('POST /mail');
+    expect(await row.textContent()).toContain('web → mailer');
+    expect(await row.getAttribute('data-error')).toBe('true');
+    await page.click(`#logs a.trace-link[data-trace-id="${FIXTURE_TRACE}"]`);
+    await page.waitForSelector(`#waterfall[data-trace-id="${FIXTURE_TRACE}"] .span-row[data-unit="mailer"].error`);
+    expect(await page.$$eval('#waterfall .span-row', (rows) => rows.map((r) => `${(r as HTMLElement).dataset.unit}:${(r as HTMLElement).dataset.kind}`))).toEqual(['web:server', 'mailer:consumer']);
   });
 
   it('runs a cron now and shows the run', async () => {

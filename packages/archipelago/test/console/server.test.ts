@@ -101,7 +101,7 @@ describe('console server', () => {
 
   it('reports a supervisor refusal with its code and a 4xx status', async () => {
     const r = await call(c.port, 'POST', '/api/units/mailer/scale', { [TOKEN_HEADER]: c.token }, { replicas: 9 });
-    expect(r.status).toBe(400);
+    expect(r.status).toBe(422);
     expect(JSON.parse(r.body).error.code).toBe('ARCH_E_SCALE_RANGE');
     const u = await call(c.port, 'GET', `/api/dlq/nope?token=${c.token}`);
     expect(u.status).toBe(404);

@@ -29,7 +29,9 @@ describe('archipelago up --single-process', () => {
     expect(body.replica).toBe('fixture-sup-0');
     const s = await status(dir);
     expect(s.mode).toBe('single-process');
-    expect(s.units.map((u) => u.name)).toEqual(['web']);
+    // One supervisor whatever the strategy: the deploy job is listed as it is with a process per replica.
+    expect(s.units.map((u) => u.name)).toEqual(['setup', 'web']);
+    expect(s.units.find((u) => u.name === 'setup')?.jobRuns?.map((r) => r.outcome)).toEqual(['ok']);
     process.kill(sup.pid, 'SIGINT');
     expect(await sup.exited).toBe(0);
     await waitFor('group empty', () => groupMembers(sup!.pid).length === 0, 15_000);

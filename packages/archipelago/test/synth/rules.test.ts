@@ -116,7 +116,7 @@ describe('declared secrets ⇒ only those references', () => {
   test('refuses a reference to a secret the unit does not declare', () => {
     const objs = copy();
     get(objs, 'Deployment', 'app-api-api').spec.template.spec.containers[0].env.push({ name: 'SMTP_PASSWORD', valueFrom: { secretKeyRef: { name: 'app-api-secrets', key: 'SMTP_PASSWORD' } } });
-    expectRefusal(check(objs), /Deployment "app-api-api": spec\.template\.spec\.containers\[0\]\.env\[3\] references secret "SMTP_PASSWORD", which unit "api" does not declare/);
+    expectRefusal(check(objs), /Deployment "app-api-api": spec\.template\.spec\.containers\[0\]\.env\[4\] references secret "SMTP_PASSWORD", which unit "api" does not declare/);
   });
   test('refuses a whole Secret mounted with envFrom', () => {
     const objs = copy();
@@ -125,8 +125,8 @@ describe('declared secrets ⇒ only those references', () => {
   });
   test('refuses a secret rendered as a value', () => {
     const objs = copy();
-    get(objs, 'Deployment', 'app-api-api').spec.template.spec.containers[0].env[2] = { name: 'JWT_SECRET', value: 'x' };
-    expectRefusal(check(objs), /env\[2\]\.value renders secret JWT_SECRET/);
+    get(objs, 'Deployment', 'app-api-api').spec.template.spec.containers[0].env[3] = { name: 'JWT_SECRET', value: 'x' };
+    expectRefusal(check(objs), /env\[3\]\.value renders secret JWT_SECRET/);
   });
 });
 

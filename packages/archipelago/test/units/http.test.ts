@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBareApp } from '../../src/units/http.js';
 import { strictSchema } from '../../src/units/validation.js';
-import { rawRequest as raw } from '../support/raw-http.js';
+import { rawRequest as raw } from '../../src/testing/raw-http.js';
 
 const schema = {
   body: {

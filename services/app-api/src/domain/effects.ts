@@ -16,7 +16,7 @@ export const NEWS_MS = 24 * 3600_000;
 
 const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : v instanceof Date ? v.toISOString() : String(v));
 const rowOf = (c: Change) => (c.after ?? c.before ?? {}) as Record<string, unknown>;
-const committedAt = (c: Change) => (typeof c.committedAt === 'string' ? c.committedAt : c.committedAt.toISOString());
+const committedAt = (c: Change) => c.committedAt;
 
 /** Claims a delivery; false when it was applied before. Must run inside the effect's transaction. */
 export async function claimChange(tx: Queryable, deliveryId: string): Promise<boolean> {

@@ -2,7 +2,7 @@
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { api, type UnitContext } from 'archipelago-toolkit';
+import { api, transaction, type UnitContext } from 'archipelago-toolkit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { S } from '../api/schemas.js';
 import { ApiError, unauthorized } from '../domain/errors.js';
@@ -114,7 +114,8 @@ async function service(app: FastifyInstance, ctx: UnitContext) {
 
   app.post('/posts/:id/upvote', { schema: S.upvote }, async (req: Req<IdParams>, reply) => {
     const me = await auth(req);
-    const created = await upvote(db, me.id, req.params.id);
+    // Through the toolkit's transaction helper: the change the cdc relay publishes joins this request's trace.
+    const created = await transaction(db, (tx) => upvote(tx, me.id, req.params.id));
     return reply.code(created ? 201 : 200).send(await getPost(db, req.params.id, me.id));
   });
   app.delete('/posts/:id/upvote', { schema: S.unvote }, async (req: Req<IdParams>, reply) => {

@@ -1,58 +1,45 @@
-// Test support: a migrated database of its own per test file and a UnitContext over a real pg pool.
+// Test support: a migrated database of its own per test file (on the PostgreSQL the test run's
+// global setup provides) and a unit's context from `archipelago-toolkit/testing`.
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createPool, loadService, migrate, unitByName, type Topic, type UnitContext } from 'archipelago-toolkit';
-import pino from 'pino';
-import { Registry } from 'prom-client';
-import { createTestDatabase } from '../../../../packages/archipelago/test/support/db.js';
+import { loadService, migrate } from 'archipelago-toolkit';
+import { createTestContext, type TestContext } from 'archipelago-toolkit/testing';
+import pg from 'pg';
+import { inject } from 'vitest';
 
+export type { TestContext } from 'archipelago-toolkit/testing';
 export const SERVICE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CONFIG = path.join(SERVICE_ROOT, 'archipelago.config.ts');
 
-export interface Published { topic: string; message: unknown }
-
-export interface TestContext extends UnitContext {
-  readonly published: Published[];
-  readonly broadcasts: Published[];
-  close(): Promise<void>;
+/** An empty database of its own on the test run's PostgreSQL (`replication`: the cluster kept for logical replication slots). */
+export async function createDatabase(prefix = 'appapi', opts: { replication?: boolean } = {}): Promise<string> {
+  const admin = opts.replication ? inject('pgCdcAdminUrl') : inject('pgAdminUrl');
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  const c = new pg.Client({ connectionString: admin });
+  await c.connect();
+  try {
+    await c.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  } finally {
+    await c.end();
+  }
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return url.toString();
 }
 
+/** The `archipelago` executable of the installed toolkit, as `npx archipelago` would run it. */
+export const ARCHIPELAGO_BIN = path.join(path.dirname(createRequire(import.meta.url).resolve('archipelago-toolkit/package.json')), 'bin/archipelago.js');
+
 export async function migratedDatabase(): Promise<string> {
-  const url = await createTestDatabase('appapi');
+  const url = await createDatabase();
   await migrate(url, path.join(SERVICE_ROOT, 'migrations'));
   return url;
 }
 
-/**
- * A context for unit `unitName` on database `url`. Publishes and broadcasts are recorded (the
- * brokers are another unit's concern); `onPublish` lets a test deliver them itself.
- */
+/** The context of unit `unitName` on database `url`, publishes and broadcasts recorded. */
 export async function unitContext(url: string, unitName: string, opts: { config?: Record<string, string>; root?: string } = {}): Promise<TestContext> {
-  const { service: loaded } = await loadService(path.join(SERVICE_ROOT, 'archipelago.config.ts'));
-  const service = opts.root ? { ...loaded, root: opts.root } : loaded;
-  const db = createPool(url, { max: 5, application: `test-${unitName}` });
-  const abort = new AbortController();
-  const published: Published[] = [];
-  const broadcasts: Published[] = [];
-  let n = 0;
-  const ctx: TestContext = {
-    service, unit: unitByName(loaded, unitName), replica: `${unitName}-1`, db,
-    logger: pino({ level: 'silent' }), metrics: new Registry(), signal: abort.signal,
-    config: { ...opts.config },
-    published, broadcasts,
-    async publish<T>(t: Topic<T>, message: T) {
-      published.push({ topic: t.name, message: t.schema.parse(message) });
-      return `m${++n}`;
-    },
-    async publishMany<T>(t: Topic<T>, messages: readonly T[]) {
-      return messages.map((m) => { published.push({ topic: t.name, message: t.schema.parse(m) }); return `m${++n}`; });
-    },
-    async broadcast<T>(t: Topic<T>, message: T) {
-      broadcasts.push({ topic: t.name, message: t.schema.parse(message) });
-    },
-    async close() {
-      abort.abort();
-      await db.end();
-    },
-  };
-  return ctx;
+  const { service } = await loadService(CONFIG);
+  return createTestContext({ service, unit: unitName, databaseUrl: url, ...opts });
 }

@@ -16,6 +16,9 @@ export class Logs {
   readonly #level = byId<HTMLSelectElement>('log-level');
   readonly #follow = byId<HTMLInputElement>('log-follow');
 
+  /** Opens a trace's waterfall; set by the page once the traces view exists. */
+  onTrace: ((traceId: string) => void) | undefined;
+
   constructor() {
     for (const el of [this.#unit, this.#replica, this.#level]) el.addEventListener('change', () => this.#rerender());
     this.#follow.addEventListener('change', () => this.#scroll());
@@ -51,7 +54,8 @@ export class Logs {
 
   #row(l: LogLine): HTMLElement {
     return h('div', { class: `log ${l.level}`, 'data-unit': l.unit, 'data-replica': l.replica, 'data-level': l.level },
-      h('span', { class: 'ts' }, clock(l.at)), h('span', { class: 'src' }, l.replica), h('span', { class: 'lvl' }, l.level), h('span', { class: 'msg' }, l.msg));
+      h('span', { class: 'ts' }, clock(l.at)), h('span', { class: 'src' }, l.replica), h('span', { class: 'lvl' }, l.level), h('span', { class: 'msg' }, l.msg),
+      l.traceId ? h('a', { class: 'trace-link', 'data-trace-id': l.traceId, title: `trace ${l.traceId}`, onclick: () => this.onTrace?.(l.traceId!) }, 'trace') : null);
   }
 
   #rerender(): void {

@@ -8,6 +8,7 @@ import { Logs } from './logs.js';
 import { renderMap } from './map.js';
 import { renderTasks } from './tasks.js';
 import { renderTopics } from './topics.js';
+import { Traces } from './traces.js';
 import type { ConsoleSnapshot, LogLine, MetricSample, ScaleDecision, TopicView } from '../source.js';
 
 interface State {
@@ -25,6 +26,9 @@ function start(): void {
   }
   const charts = new Charts(byId('charts'));
   const logs = new Logs();
+  const traces = new Traces();
+  logs.onTrace = (id) => { void traces.open(id); byId('traces-section').scrollIntoView(); };
+  traces.start();
   let snapshot: ConsoleSnapshot | undefined;
   const showSnapshot = (s: ConsoleSnapshot) => {
     snapshot = s;

@@ -2,8 +2,8 @@
 import { post } from './api.js';
 import { duration, h, notify } from './dom.js';
 import type { ConsoleSnapshot, UnitView } from '../source.js';
+import { isKind, KINDS } from '../../service/kinds.js';
 
-const LONG_RUNNING = new Set(['api', 'worker', 'realtime', 'cdc']);
 
 export function renderMap(tbody: HTMLElement, snap: ConsoleSnapshot): void {
   tbody.replaceChildren(...snap.units.map(row));
@@ -25,7 +25,7 @@ function row(u: UnitView): HTMLElement {
     h('td', { class: 'replicas' }, h('b', {}, `${r.ready}/${r.desired}`), ` (${r.min}–${r.max})`, h('div', { class: 'chips' }, ...replicas)),
     h('td', { class: u.restarts ? 'warn' : '' }, u.restarts),
     h('td', {}, u.backoffMs === null ? '–' : h('span', { class: 'warn' }, `restart in ${duration(u.backoffMs)}`)),
-    h('td', { class: 'actions' }, ...(LONG_RUNNING.has(u.kind) ? [
+    h('td', { class: 'actions' }, ...(isKind(u.kind) && KINDS[u.kind].longRunning ? [
       h('button', { title: 'one replica fewer', 'data-action': 'scale-down', disabled: r.desired <= r.min, onclick: () => void scale(r.desired - 1) }, '−'),
       h('button', { title: 'one replica more', 'data-action': 'scale-up', disabled: r.desired >= r.max, onclick: () => void scale(r.desired + 1) }, '+'),
     ] : [])),

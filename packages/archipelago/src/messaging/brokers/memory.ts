@@ -1,10 +1,10 @@
 // An in-memory broker with the same semantics as the durable ones (fan-out, leases, retries,
 // dead letters), for the testing helpers and fast unit tests. Nothing survives the process.
-import type { Broker, ConsumerHandle, DeadLetter, OutgoingMessage, SubscriptionSpec, SubscriptionStats } from '../broker.js';
+import type { Broker, ConsumerHandle, DeadLetter, MessageHeaders, OutgoingMessage, SubscriptionSpec, SubscriptionStats } from '../broker.js';
 import { afterFailure, Bell, brokerErrors, encodeBroadcast, leaseMs, once, Unrouted } from '../common.js';
 import { runConsumer, type RawHandler, type Warn } from '../consumer.js';
 
-interface Held { id: string; topic: string; payload: unknown; publishedAt: Date; attempt: number; runAt: number; token: number }
+interface Held { id: string; topic: string; payload: unknown; publishedAt: Date; attempt: number; runAt: number; token: number; headers?: MessageHeaders }
 
 interface Queue {
   spec: SubscriptionSpec;
@@ -20,7 +20,7 @@ export interface MemoryBroker extends Broker {
 export function createMemoryBroker(opts: { warn?: Warn } = {}): MemoryBroker {
   const warn: Warn = opts.warn ?? (() => {});
   const queues = new Map<string, Queue>();
-  const listeners = new Map<string, Set<(payload: unknown) => void>>();
+  const listeners = new Map<string, Set<(payload: unknown, headers?: MessageHeaders) => void>>();
   const consumers = new Set<ConsumerHandle>();
   let closed = false;
   let tokens = 0;
@@ -68,7 +68,7 @@ export function createMemoryBroker(opts: { warn?: Warn } = {}): MemoryBroker {
         if (q.spec.topic !== topic) continue;
         for (const m of messages) {
           if (q.messages.has(m.id)) continue;
-          q.messages.set(m.id, { id: m.id, topic, payload: clone(m.payload), publishedAt: m.publishedAt, attempt: 0, runAt: Date.now(), token: 0 });
+          q.messages.set(m.id, { id: m.id, topic, payload: clone(m.payload), publishedAt: m.publishedAt, attempt: 0, runAt: Date.now(), token: 0, ...(m.headers ? { headers: m.headers } : {}) });
         }
         q.bell.ring();
       }
@@ -85,7 +85,7 @@ export function createMemoryBroker(opts: { warn?: Warn } = {}): MemoryBroker {
           await q.bell.wait(wait, signal);
           return signal.aborted ? [] : claim(q, max);
         },
-        delivery: (m) => ({ id: m.id, payload: clone(m.payload), attempt: m.attempt, publishedAt: m.publishedAt, topic: m.topic, subscription: spec.name }),
+        delivery: (m) => ({ id: m.id, payload: clone(m.payload), attempt: m.attempt, publishedAt: m.publishedAt, topic: m.topic, subscription: spec.name, ...(m.headers ? { headers: m.headers } : {}) }),
         async settle(m, outcome) {
           const c = current(m);
           if (!c) return;
@@ -107,19 +107,19 @@ export function createMemoryBroker(opts: { warn?: Warn } = {}): MemoryBroker {
       consumers.add(handle);
       return handle;
     },
-    async broadcast(topic, payload) {
+    async broadcast(topic, payload, headers) {
       live();
-      encodeBroadcast(topic, payload);
+      encodeBroadcast(topic, payload, headers);
       for (const fn of listeners.get(topic) ?? []) {
         const copy = clone(payload);
-        queueMicrotask(() => { try { fn(copy); } catch (e) { warn(`broadcast handler on topic "${topic}" failed`, e); } });
+        queueMicrotask(() => { try { fn(copy, headers); } catch (e) { warn(`broadcast handler on topic "${topic}" failed`, e); } });
       }
     },
     async onBroadcast(topic, handler) {
       live();
       let set = listeners.get(topic);
       if (!set) listeners.set(topic, (set = new Set()));
-      const fn = (p: unknown) => handler(p);
+      const fn = (p: unknown, h?: MessageHeaders) => handler(p, h);
       set.add(fn);
       return async () => { set.delete(fn); };
     },

@@ -16,8 +16,16 @@ CREATE TABLE IF NOT EXISTS archipelago.outbox (
   topic text NOT NULL,
   id text NOT NULL,
   payload jsonb,
-  published_at timestamptz NOT NULL
+  published_at timestamptz NOT NULL,
+  headers jsonb
 );
+-- The headers column came later: added only when missing, since ALTER TABLE locks the outbox that
+-- other replicas' transactions write into.
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'archipelago.outbox'::regclass AND attname = 'headers' AND NOT attisdropped) THEN
+    ALTER TABLE archipelago.outbox ADD COLUMN headers jsonb;
+  END IF;
+END $$;
 -- How often each message was given back unhandled: JetStream counts those deliveries, we do not.
 CREATE TABLE IF NOT EXISTS archipelago.nats_releases (
   subscription text NOT NULL,
@@ -36,16 +44,16 @@ export const RELEASES_FORGET_ALL = `DELETE FROM archipelago.nats_releases WHERE 
 
 export const OUTBOX_INSERT = `
 WITH ins AS (
-  INSERT INTO archipelago.outbox (topic, id, payload, published_at)
-  SELECT $1, m.id, m.payload, m.published_at
-  FROM unnest($2::text[], $3::jsonb[], $4::timestamptz[]) WITH ORDINALITY AS m(id, payload, published_at, n)
+  INSERT INTO archipelago.outbox (topic, id, payload, published_at, headers)
+  SELECT $1, m.id, m.payload, m.published_at, m.headers
+  FROM unnest($2::text[], $3::jsonb[], $4::timestamptz[], $5::jsonb[]) WITH ORDINALITY AS m(id, payload, published_at, headers, n)
   ORDER BY m.n
   RETURNING 1
 )
 SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM (SELECT 1 FROM ins LIMIT 1) x`;
 
 export const RELAY_TRY_LOCK = `SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}::bigint) AS locked`;
-export const OUTBOX_BATCH = `SELECT seq, topic, id, payload, published_at FROM archipelago.outbox ORDER BY seq LIMIT $1`;
+export const OUTBOX_BATCH = `SELECT seq, topic, id, payload, published_at, headers FROM archipelago.outbox ORDER BY seq LIMIT $1`;
 /** By sequence list, not `<= max`: a row committed meanwhile with a lower sequence was not relayed. */
 export const OUTBOX_DELETE = `DELETE FROM archipelago.outbox WHERE seq = ANY($1::bigint[])`;
 

@@ -1,7 +1,6 @@
 // The `nats` broker: one JetStream stream per service (interest retention) with a durable pull
 // consumer per subscription; core NATS subjects for broadcasts; an outbox table in PostgreSQL,
 // relayed to JetStream in order, for `{ tx }` publishes; dead letters in a PostgreSQL table.
-import { createHash } from 'node:crypto';
 import {
   AckPolicy, connect, DeliverPolicy, headers as natsHeaders, JSONCodec, nanos, RetentionPolicy, StorageType,
   type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type MsgHdrs, type NatsConnection,
@@ -9,11 +8,12 @@ import {
 import type pg from 'pg';
 import type { Queryable } from '../../database/pool.js';
 import { createPool, transaction } from '../../database/pool.js';
-import type { Broker, ConsumerHandle, DeadLetter, OutgoingMessage, SubscriptionSpec, SubscriptionStats } from '../broker.js';
-import { afterFailure, Bell, brokerErrors, defaultHolder, deliveryTimes, encodeBroadcast, leaseMs, once, sleep, Unrouted } from '../common.js';
+import type { Broker, ConsumerHandle, DeadLetter, MessageHeaders, OutgoingMessage, SubscriptionSpec, SubscriptionStats } from '../broker.js';
+import { afterFailure, Bell, brokerErrors, defaultHolder, deliveryTimes, encodeBroadcast, leaseMs, once, sleep, Unrouted, type BroadcastEnvelope } from '../common.js';
 import { runConsumer, type Warn } from '../consumer.js';
 import { PgListener } from './pg-listener.js';
 import * as sql from './nats-sql.js';
+import { durableName } from '../names.js';
 
 export interface NatsBrokerOptions {
   readonly url: string;
@@ -42,11 +42,7 @@ const ackWaitMs = (spec: SubscriptionSpec) => Math.min(NATS_ACK_WAIT_MS, leaseMs
 /** A pull request's life on the server (the client's minimum is 1 s). */
 const PULL_EXPIRES_MS = 1000;
 
-/** JetStream durable names allow no `.`, `*`, `>` or whitespace. */
-export function durableName(subscription: string): string {
-  const clean = subscription.replace(/[^A-Za-z0-9_-]/g, '_');
-  return clean === subscription ? clean : `${clean}_${createHash('sha1').update(subscription).digest('hex').slice(0, 8)}`;
-}
+export { durableName } from '../names.js';
 
 /** The direct-get API the client has but does not export a type for. */
 interface DirectGet { getMessage(stream: string, q: { seq: number; next_by_subj: string }): Promise<{ header?: MsgHdrs; time: Date }> }
@@ -111,14 +107,15 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
     relay = relayLoop();
   })().catch((e: unknown) => { initialised = undefined; void nc?.close(); nc = undefined; throw e; }));
 
-  const hdrs = (topic: string, m: { id: string; publishedAt: Date }, only?: string): MsgHdrs => {
+  const hdrs = (topic: string, m: { id: string; publishedAt: Date; headers?: MessageHeaders }, only?: string): MsgHdrs => {
     const h = natsHeaders();
     h.set(H_ID, m.id); h.set(H_PUBLISHED, m.publishedAt.toISOString()); h.set(H_TOPIC, topic);
     if (only) h.set(H_ONLY, only);
+    for (const [k, v] of Object.entries(m.headers ?? {})) h.set(k, v);
     return h;
   };
   /** Publishes in order with a window of unacknowledged publishes; resolves when all are stored. */
-  const publishAll = async (items: { topic: string; id: string; payload: unknown; publishedAt: Date; only?: string }[]) => {
+  const publishAll = async (items: { topic: string; id: string; payload: unknown; publishedAt: Date; headers?: MessageHeaders; only?: string }[]) => {
     for (let i = 0; i < items.length; i += PUBLISH_WINDOW) {
       await Promise.all(items.slice(i, i + PUBLISH_WINDOW).map((m) =>
         js.publish(topicSubject(m.topic), jc.encode(m.payload ?? null), {
@@ -131,9 +128,9 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
   // deleted only after JetStream acknowledged them, and a crash re-sends (deduplicated by msgID).
   const relayOnce = (): Promise<number> => transaction(pool, async (c) => {
     if (!(await c.query<{ locked: boolean }>(sql.RELAY_TRY_LOCK)).rows[0]!.locked) return 0;
-    const rows = (await c.query<{ seq: string; topic: string; id: string; payload: unknown; published_at: Date }>(sql.OUTBOX_BATCH, [RELAY_BATCH])).rows;
+    const rows = (await c.query<{ seq: string; topic: string; id: string; payload: unknown; published_at: Date; headers: Record<string, string> | null }>(sql.OUTBOX_BATCH, [RELAY_BATCH])).rows;
     if (rows.length) {
-      await publishAll(rows.map((r) => ({ topic: r.topic, id: r.id, payload: r.payload, publishedAt: r.published_at })));
+      await publishAll(rows.map((r) => ({ topic: r.topic, id: r.id, payload: r.payload, publishedAt: r.published_at, ...(r.headers ? { headers: r.headers } : {}) })));
       await c.query(sql.OUTBOX_DELETE, [rows.map((r) => r.seq)]);
     }
     return rows.length;
@@ -213,7 +210,8 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
       if (o.tx) {
         for (let i = 0; i < messages.length; i += 5000) {
           const chunk = messages.slice(i, i + 5000);
-          await o.tx.query(sql.OUTBOX_INSERT, [topic, chunk.map((m) => m.id), chunk.map((m) => JSON.stringify(m.payload ?? null)), chunk.map((m) => m.publishedAt.toISOString())]);
+          await o.tx.query(sql.OUTBOX_INSERT, [topic, chunk.map((m) => m.id), chunk.map((m) => JSON.stringify(m.payload ?? null)), chunk.map((m) => m.publishedAt.toISOString()),
+            chunk.map((m) => (m.headers ? JSON.stringify(m.headers) : null))]);
         }
         return;
       }
@@ -320,15 +318,19 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
       function attemptOf(m: JsMsg) { return Math.max(1, m.info.redeliveryCount - (released.get(m) ?? 0)); }
       function describe(m: JsMsg) {
         const h = m.headers;
-        return { id: h?.get(H_ID) || String(m.seq), topic: h?.get(H_TOPIC) || spec.topic, payload: jc.decode(m.data), publishedAt: new Date(h?.get(H_PUBLISHED) || m.info.timestampNanos / 1e6) };
+        const headers = messageHeaders(h);
+        return {
+          id: h?.get(H_ID) || String(m.seq), topic: h?.get(H_TOPIC) || spec.topic, payload: jc.decode(m.data), publishedAt: new Date(h?.get(H_PUBLISHED) || m.info.timestampNanos / 1e6),
+          ...(headers ? { headers } : {}),
+        };
       }
       consumers.add(handle);
       return handle;
     },
-    async broadcast(topic, payload) {
+    async broadcast(topic, payload, headers) {
       live();
       await init();
-      nc!.publish(broadcastSubject(topic), new TextEncoder().encode(encodeBroadcast(topic, payload)));
+      nc!.publish(broadcastSubject(topic), new TextEncoder().encode(encodeBroadcast(topic, payload, headers)));
       await nc!.flush();
     },
     async onBroadcast(topic, handler) {
@@ -337,7 +339,7 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
       const sub = nc!.subscribe(broadcastSubject(topic), {
         callback: (err, m) => {
           if (err) return warn(`broadcast subscription on topic "${topic}" failed`, err);
-          try { handler((JSON.parse(new TextDecoder().decode(m.data)) as { p: unknown }).p); } catch (e) { warn(`broadcast handler on topic "${topic}" failed`, e); }
+          try { const b = JSON.parse(new TextDecoder().decode(m.data)) as BroadcastEnvelope; handler(b.p, b.h); } catch (e) { warn(`broadcast handler on topic "${topic}" failed`, e); }
         },
       });
       await nc!.flush();
@@ -399,6 +401,14 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
     }),
   };
   return broker;
+}
+
+/** The message's own headers: every NATS header but the broker's `Arch-*` bookkeeping. */
+function messageHeaders(h: MsgHdrs | undefined): Record<string, string> | undefined {
+  if (!h) return undefined;
+  let out: Record<string, string> | undefined;
+  for (const k of h.keys()) if (!k.startsWith('Arch-')) (out ??= {})[k] = h.get(k);
+  return out;
 }
 
 function deadLetter(r: { id: string; subscription: string; topic: string; payload: unknown; error: string; attempts: number; published_at: Date; failed_at: Date }): DeadLetter {

@@ -48,6 +48,8 @@ CREATE INDEX IF NOT EXISTS queue_ready ON archipelago.queue (subscription, run_a
 -- The consumer process holding a message's lease, so its leases can be released when it dies.
 ALTER TABLE archipelago.queue ADD COLUMN IF NOT EXISTS holder text;
 CREATE INDEX IF NOT EXISTS queue_holder ON archipelago.queue (holder) WHERE holder IS NOT NULL;
+-- The message's headers (W3C trace context), handed back with each delivery.
+ALTER TABLE archipelago.queue ADD COLUMN IF NOT EXISTS headers jsonb;
 ${DEAD_LETTERS_DDL}`;
 
 /**
@@ -59,7 +61,8 @@ ${DEAD_LETTERS_DDL}`;
  */
 export const SCHEMA_READY = `SELECT to_regclass('archipelago.queue_holder') IS NOT NULL
   AND to_regclass('archipelago.subscriptions_topic') IS NOT NULL
-  AND to_regclass('archipelago.dead_letters') IS NOT NULL AS ready`;
+  AND to_regclass('archipelago.dead_letters') IS NOT NULL
+  AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('archipelago.queue') AND attname = 'headers' AND NOT attisdropped) AS ready`;
 
 export const ENSURE_SUBSCRIPTION = `
 INSERT INTO archipelago.subscriptions (name, topic, unit, spec) VALUES ($1, $2, $3, $4)
@@ -79,10 +82,10 @@ DELETE FROM archipelago.subscriptions WHERE name = $1`;
 /** One job per (message, subscription on the topic), and one wake-up per subscription, in one statement. */
 export const PUBLISH = `
 WITH ins AS (
-  INSERT INTO archipelago.queue (subscription, id, topic, payload, published_at)
-  SELECT s.name, m.id, $1, m.payload, m.published_at
+  INSERT INTO archipelago.queue (subscription, id, topic, payload, published_at, headers)
+  SELECT s.name, m.id, $1, m.payload, m.published_at, m.headers
   FROM archipelago.subscriptions s
-  CROSS JOIN unnest($2::text[], $3::jsonb[], $4::timestamptz[]) WITH ORDINALITY AS m(id, payload, published_at, n)
+  CROSS JOIN unnest($2::text[], $3::jsonb[], $4::timestamptz[], $5::jsonb[]) WITH ORDINALITY AS m(id, payload, published_at, headers, n)
   WHERE s.topic = $1
   ORDER BY m.n, s.name
   ON CONFLICT (subscription, id) DO NOTHING
@@ -101,7 +104,7 @@ WITH c AS (
 UPDATE archipelago.queue q
 SET attempt = q.attempt + 1, run_at = now() + make_interval(secs => $3::float8 / 1000), holder = $4
 FROM c WHERE q.subscription = $1 AND q.id = c.id
-RETURNING q.id, q.topic, q.payload, q.attempt, q.published_at`;
+RETURNING q.id, q.topic, q.payload, q.attempt, q.published_at, q.headers`;
 
 export const NEXT_DUE = `
 SELECT GREATEST(0, EXTRACT(EPOCH FROM min(run_at) - now()) * 1000)::float8 AS ms

@@ -3,7 +3,7 @@
 import pg from 'pg';
 import { createPool, transaction, type Queryable } from '../../database/pool.js';
 import type { Broker, ConsumerHandle, DeadLetter, OutgoingMessage, SubscriptionSpec, SubscriptionStats } from '../broker.js';
-import { afterFailure, Bell, brokerErrors, defaultHolder, encodeBroadcast, leaseMs, once, sleep, Unrouted } from '../common.js';
+import { afterFailure, Bell, brokerErrors, defaultHolder, encodeBroadcast, leaseMs, once, sleep, Unrouted, type BroadcastEnvelope } from '../common.js';
 import { runConsumer, type Warn } from '../consumer.js';
 import { PgListener } from './pg-listener.js';
 import * as sql from './postgres-sql.js';
@@ -17,7 +17,7 @@ export interface PostgresBrokerOptions {
   readonly holder?: string;
 }
 
-interface Claimed { id: string; topic: string; payload: unknown; attempt: number; published_at: Date }
+interface Claimed { id: string; topic: string; payload: unknown; attempt: number; published_at: Date; headers: Record<string, string> | null }
 
 /** Rows per INSERT: keeps a statement's parameters small while a fan-out of 100,000s takes few round trips. */
 const PUBLISH_CHUNK = 5000;
@@ -121,6 +121,7 @@ export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
         const chunk = messages.slice(i, i + PUBLISH_CHUNK);
         routed += (await q(sql.PUBLISH, [
           topic, chunk.map((m) => m.id), chunk.map((m) => JSON.stringify(m.payload ?? null)), chunk.map((m) => m.publishedAt.toISOString()),
+          chunk.map((m) => (m.headers ? JSON.stringify(m.headers) : null)),
         ], o.tx ?? pool)).rowCount ?? 0;
       }
       // Nothing inserted: either every id was a duplicate or no subscription exists; only the latter is a drop.
@@ -163,7 +164,7 @@ export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
           await bell.wait(Math.max(5, Math.min(1000, due ?? 1000)), signal);
           return signal.aborted ? [] : claim(max);
         },
-        delivery: (m) => ({ id: m.id, payload: m.payload, attempt: m.attempt, publishedAt: m.published_at, topic: m.topic, subscription: spec.name }),
+        delivery: (m) => ({ id: m.id, payload: m.payload, attempt: m.attempt, publishedAt: m.published_at, topic: m.topic, subscription: spec.name, ...(m.headers ? { headers: m.headers } : {}) }),
         async settle(m, outcome) {
           if (outcome.ok) {
             await new Promise<void>((done, fail) => { acks.push({ id: m.id, done, fail }); void flush(); });
@@ -183,16 +184,16 @@ export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
       consumers.add(handle);
       return handle;
     },
-    async broadcast(topic, payload) {
+    async broadcast(topic, payload, headers) {
       live();
-      await q(sql.BROADCAST, [encodeBroadcast(topic, payload)]);
+      await q(sql.BROADCAST, [encodeBroadcast(topic, payload, headers)]);
     },
     async onBroadcast(topic, handler) {
       live();
       const off = await listener.listen(sql.BROADCAST_CHANNEL, (text) => {
-        let msg: { t: string; p: unknown };
-        try { msg = JSON.parse(text) as { t: string; p: unknown }; } catch { return; }
-        if (msg.t === topic) handler(msg.p);
+        let msg: BroadcastEnvelope;
+        try { msg = JSON.parse(text) as BroadcastEnvelope; } catch { return; }
+        if (msg.t === topic) handler(msg.p, msg.h);
       });
       return async () => off();
     },

@@ -4,7 +4,6 @@ import type { Logger } from 'pino';
 import type { Topic } from './topic.js';
 import type { PublishOptions } from './types.js';
 import type { Broker, ConsumerHandle } from './broker.js';
-import type { Overrun } from './runtime.js';
 import type { BroadcastDefinition, SubscriptionDefinition, UnitContext } from '../units/define.js';
 
 export interface Messaging {
@@ -25,3 +24,6 @@ export interface MessagingOptions {
   /** A handler ignored its aborted signal past its overrun allowance: the host should end the replica. */
   readonly onOverrun?: (o: Overrun) => void;
 }
+
+/** What the runtime reports when a handler ignores its aborted signal past its overrun allowance. */
+export interface Overrun { readonly subscription: string; readonly id: string; readonly attempt: number; readonly deadlineMs: number; readonly overrunMs: number }

@@ -8,6 +8,7 @@ import type { LogMux } from './logs.js';
 import { backoffDelay, probe, type Tuning } from './probes.js';
 import { forkUnit, signal, terminate, exited } from './spawn.js';
 import type { ReplicaStatus, SupervisorState } from './state.js';
+import { HEALTH_PATHS } from '../contracts.js';
 
 export interface ReplicaContext {
   service: ResolvedService;
@@ -16,6 +17,8 @@ export interface ReplicaContext {
   logs: LogMux;
   tuning: Tuning;
   databaseUrl: string;
+  /** Laid over each replica's environment (the trace receiver's endpoint). */
+  replicaEnv?: Record<string, string>;
   /** Ends the leases a gone replica process held (its holder id), so its messages are redelivered now. */
   releaseLeases?: (holder: string) => Promise<number>;
 }
@@ -50,7 +53,7 @@ export class ReplicaSlot {
     const s = this.status;
     Object.assign(s, { state: 'starting', adminPort: null, port: null, inFlight: 0, connections: 0, backoffMs: null, nextStartAt: null, cpu: null });
     delete s.cdc;
-    const worker = forkUnit({ service, unit, replica: s.id, databaseUrl, exec: tuning.exec });
+    const worker = forkUnit({ service, unit, replica: s.id, databaseUrl, exec: tuning.exec, extraEnv: this.ctx.replicaEnv });
     this.worker = worker;
     this.startedMs = Date.now();
     s.pid = worker.process.pid ?? null;
@@ -94,7 +97,7 @@ export class ReplicaSlot {
 
   private paths(): { liveness: string; readiness: string } {
     const u = this.ctx.unit;
-    return u.kind === 'api' || u.kind === 'realtime' ? u.health : { liveness: '/healthz', readiness: '/readyz' };
+    return 'health' in u ? u.health : HEALTH_PATHS;
   }
 
   private later(fn: () => void, ms: number): void {

@@ -1,5 +1,5 @@
 // Sends raw bytes to a local HTTP server and reads the whole answer: for requests no HTTP client
-// would send (oversized headers, a bad Content-Length, an unknown method).
+// would send (oversized headers, a bad Content-Length, an unknown method). Part of `archipelago-toolkit/testing`.
 import net from 'node:net';
 
 export interface RawResponse { status: number; headers: string; body: any }
