@@ -42,9 +42,10 @@ export async function provision(service: ResolvedService, broker: Broker, opts: 
 }
 
 /** Provisions `service` on the database at `url`, printing one line per fact; shared with `migrate`. */
-export async function provisionService(service: ResolvedService, url: string, opts: { prune?: boolean; log?: (line: string) => void } = {}): Promise<ProvisionResult> {
+export async function provisionService(service: ResolvedService, url: string, opts: { prune?: boolean; log?: (line: string) => void; broker?: Broker } = {}): Promise<ProvisionResult> {
   const log = opts.log ?? ((l) => console.log(l));
-  const broker = createBroker(service, { databaseUrl: url, warn: (msg, err) => console.error(`warning: ${msg}${err ? `: ${String(err)}` : ''}`) });
+  // A broker the caller owns (the supervisor's session) stays open; one opened here is closed.
+  const broker = opts.broker ?? createBroker(service, { databaseUrl: url, warn: (msg, err) => console.error(`warning: ${msg}${err ? `: ${String(err)}` : ''}`) });
   try {
     const r = await provision(service, broker, { prune: opts.prune });
     log(`provisioned ${r.subscriptions.length} subscription${r.subscriptions.length === 1 ? '' : 's'} on the ${service.broker.kind} broker${r.subscriptions.length ? `: ${r.subscriptions.map((s) => s.name).join(', ')}` : ''}`);
@@ -52,7 +53,7 @@ export async function provisionService(service: ResolvedService, url: string, op
     for (const name of r.removed) log(`removed orphaned subscription "${name}" with its waiting messages and dead letters`);
     return r;
   } finally {
-    await broker.close();
+    if (!opts.broker) await broker.close();
   }
 }
 

@@ -3,9 +3,7 @@
 import { ArchipelagoError, isArchipelagoError } from '../errors.js';
 import type { ConsoleEvent, ConsoleSource, LogLevel, LogLine, RunView, ScaleDecision, TopicView, UnitLoad, UnitView } from '../console/source.js';
 import { startConsole, type ConsoleHandle } from '../console/server.js';
-import { createBroker } from '../messaging/index.js';
 import type { Broker, SubscriptionSpec } from '../messaging/broker.js';
-import { loadCatalog } from '../service/catalog.js';
 import type { CronRun, JobRun, LogLine as SupervisorLogLine, ScaleDecision as SupervisorDecision, UnitStatus } from './state.js';
 import type { Supervisor } from './supervisor.js';
 
@@ -16,30 +14,18 @@ export interface SupervisorConsoleSource extends ConsoleSource {
   close(): Promise<void>;
 }
 
-/** The ConsoleSource of a started supervisor; opens its own broker client for topics and dead letters. */
+/** The ConsoleSource of a started supervisor, on its broker session (topics and dead letters). */
 export function supervisorConsoleSource(sup: Supervisor): SupervisorConsoleSource {
   const state = sup.state;
   const handlers = sup.handlers();
-  let broker: Broker | undefined;
-  let catalog: ReturnType<typeof loadCatalog> | undefined;
-  let ensured: Promise<void> | undefined;
   const listeners = new Set<(e: ConsoleEvent) => void>();
   const emit = (e: ConsoleEvent) => { for (const l of listeners) l(e); };
 
-  const readCatalog = () => (catalog ??= loadCatalog(sup.service).catch((e: unknown) => { catalog = undefined; throw e; }));
+  const readCatalog = () => sup.session.catalog();
   const subscriptions = async (): Promise<readonly SubscriptionSpec[]> => [...(await readCatalog()).subscriptions.values()].flat();
   const runOn = new Map(sup.service.units.flatMap((u) => (u.kind === 'job' ? [[u.name, u.runOn] as const] : [])));
-  const openBroker = async (): Promise<Broker> => {
-    broker ??= createBroker(sup.service, { databaseUrl: sup.databaseUrl, warn: (m) => sup.logs.warn(`console: ${m}`) });
-    // Registering a subscription is idempotent and what a worker does on start; doing it here
-    // lets the console show a worker that sits at zero replicas.
-    ensured ??= (async () => {
-      await broker!.init();
-      for (const s of await subscriptions()) await broker!.ensureSubscription(s);
-    })().catch((e: unknown) => { ensured = undefined; throw e; });
-    await ensured;
-    return broker;
-  };
+  // The supervisor's session: its subscriptions were provisioned before any unit started.
+  const openBroker = (): Promise<Broker> => sup.session.broker();
   const knownSubscription = async (name: string): Promise<Broker> => {
     if (!(await subscriptions()).some((s) => s.name === name)) throw new ArchipelagoError('ARCH_E_SUBSCRIPTION_UNKNOWN', `no unit of service "${sup.service.name}" subscribes as "${name}"`);
     return openBroker();
@@ -111,7 +97,6 @@ export function supervisorConsoleSource(sup: Supervisor): SupervisorConsoleSourc
       state.off('change', onChange);
       state.off('scale', onScale);
       state.off('log', onLog);
-      await broker?.close();
     },
   };
 }

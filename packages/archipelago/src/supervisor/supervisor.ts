@@ -5,7 +5,6 @@
 // baseline). Deploy jobs, provisioning, capture, crons and the database are the same in both.
 import cluster from 'node:cluster';
 import { ArchipelagoError } from '../errors.js';
-import type { Broker } from '../messaging/broker.js';
 import { forEnvironment, LOCAL_ENVIRONMENT } from '../service/environments.js';
 import type { ResolvedService, ResolvedUnit, ResolvedJobUnit } from '../service/types.js';
 import { AutoscaleLoop, type BacklogReader } from './autoscale.js';
@@ -21,6 +20,7 @@ import { SupervisorState, type JobRun } from './state.js';
 import { CronRecords } from './cron-records.js';
 import { CronRunner, TaskRun } from './tasks.js';
 import { UnitRunner } from './unit.js';
+import { BrokerSession } from './session.js';
 import { runInProcess } from '../units/run.js';
 import type { Replica } from '../units/replica.js';
 import { kindOf, listens, longRunning } from '../service/kinds.js';
@@ -54,7 +54,6 @@ export class Supervisor {
   private autoscaler: AutoscaleLoop | undefined;
   private jobSeq = 0;
   private stopping: Promise<void> | undefined;
-  private closeBroker: (() => Promise<void>) | undefined;
   private backlogReady: Promise<unknown> | undefined;
   /** Settles once every unit is registered: control requests that name a unit wait for it. */
   private readonly registered = resolvers();
@@ -77,6 +76,8 @@ export class Supervisor {
 
   /** The declaration as `archipelago up` sees it: units limited to other environments are not there. */
   readonly service: ResolvedService;
+  /** The one broker client and catalog of this supervisor (provisioning, backlog, leases, console). */
+  readonly session: BrokerSession;
 
   constructor(declared: ResolvedService, private readonly opts: SupervisorOptions = {}) {
     this.service = forEnvironment(declared, LOCAL_ENVIRONMENT).service;
@@ -84,6 +85,7 @@ export class Supervisor {
     this.state = new SupervisorState(service.name, service.root);
     this.logs = new LogMux(this.state, { json: opts.json ?? false, color: opts.color, write: opts.write });
     this.tuning = opts.tuning ?? tuningFromEnv();
+    this.session = new BrokerSession(this.service, () => this.databaseUrl, (m) => this.logs.warn(m));
   }
 
   /** The units this supervisor runs, in declaration order. */
@@ -187,20 +189,15 @@ export class Supervisor {
     }
   }
 
-  private leaseBroker: Broker | undefined;
-  /** A broker of its own for releasing dead replicas' leases, opened on the first exit that needs one. */
+  /** Releases a dead replica's leases at once, on the session's broker. */
   private async releaseLeases(holder: string): Promise<number> {
-    if (!this.leaseBroker) {
-      const { createBroker } = await import('../messaging/index.js');
-      this.leaseBroker ??= createBroker(this.service, { databaseUrl: this.databaseUrl, warn: (m) => this.logs.warn(`broker: ${m}`) });
-    }
-    return this.leaseBroker.releaseHolder(holder);
+    return (await this.session.broker()).releaseHolder(holder);
   }
 
   /** Every declared subscription exists before any unit starts, whatever `--only` says: none loses messages. */
   private async provision(): Promise<void> {
     const { provisionService } = await import('../messaging/provision.js');
-    await provisionService(this.service, this.databaseUrl, { log: (line) => (line.startsWith('orphaned') ? this.logs.warn(line) : this.logs.info(line)) });
+    await provisionService(this.service, this.databaseUrl, { broker: await this.session.broker(), log: (line) => (line.startsWith('orphaned') ? this.logs.warn(line) : this.logs.info(line)) });
   }
 
   private async runDeployJobs(units: readonly ResolvedUnit[]): Promise<void> {
@@ -231,8 +228,7 @@ export class Supervisor {
   /** Backlog per worker unit from the broker's stats over the unit's own subscriptions. */
   private async brokerBacklog(): Promise<BacklogReader> {
     const { brokerBacklogReader } = await import('./backlog.js');
-    const reader = await brokerBacklogReader(this.service, this.databaseUrl, this.units, (m) => this.logs.warn(m));
-    this.closeBroker = reader.close;
+    const reader = await brokerBacklogReader(this.session, this.units, (m) => this.logs.warn(m));
     return reader.read;
   }
 
@@ -318,8 +314,7 @@ export class Supervisor {
       }
       await Promise.all([...this.jobs].map((j) => j.stop(5000, 'failed')));
       await this.backlogReady?.catch(() => {});
-      await this.closeBroker?.().catch(() => {});
-      await this.leaseBroker?.close().catch(() => {});
+      await this.session.close().catch(() => {});
       await this.control?.close();
       await this.dbPriorities?.stop();
       await this.collector?.close();

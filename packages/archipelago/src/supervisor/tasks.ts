@@ -9,7 +9,8 @@ import type { Tuning } from './probes.js';
 import { forkUnit, signal, terminate, waitExit } from './spawn.js';
 import type { CronRun, SupervisorState } from './state.js';
 
-export interface TaskContext {
+/** What a cron or job run needs from the supervisor (the unit code's own context is `TaskContext`). */
+export interface TaskRunContext {
   service: ResolvedService;
   state: SupervisorState;
   logs: LogMux;
@@ -28,7 +29,7 @@ export class TaskRun {
   private output = '';
   private cut: CronRun['outcome'] | undefined;
 
-  constructor(ctx: TaskContext, unit: ResolvedCronUnit | ResolvedJobUnit, runId: string, args: readonly string[] = []) {
+  constructor(ctx: TaskRunContext, unit: ResolvedCronUnit | ResolvedJobUnit, runId: string, args: readonly string[] = []) {
     this.worker = forkUnit({ service: ctx.service, unit, replica: runId, databaseUrl: ctx.databaseUrl, args, exec: ctx.tuning.exec, extraEnv: ctx.replicaEnv });
     for (const [stream, kind] of [[this.worker.process.stdout, 'stdout'], [this.worker.process.stderr, 'stderr']] as const) {
       stream?.on('data', (c: Buffer) => { this.output = (this.output + c.toString('utf8')).slice(-8000); });
@@ -78,7 +79,7 @@ export class CronRunner {
   private stopping = false;
   private lastNotice: number | undefined;
 
-  constructor(private readonly ctx: TaskContext, readonly unit: ResolvedCronUnit, private readonly records: CronRecords) {
+  constructor(private readonly ctx: TaskRunContext, readonly unit: ResolvedCronUnit, private readonly records: CronRecords) {
     this.spec = { schedule: parseSchedule(unit.schedule), timezone: unit.timezone, startingDeadlineMs: unit.startingDeadlineMs, concurrency: unit.concurrency };
     this.record = records.get(unit.name, Date.now());
     ctx.state.addUnit({

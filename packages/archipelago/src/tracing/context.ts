@@ -13,8 +13,10 @@ export type MessageHeaders = Readonly<Record<string, string>>;
 export const ATTR_UNIT = 'archipelago.unit';
 export const ATTR_REPLICA = 'archipelago.replica';
 
+let cached: ReturnType<typeof trace.getTracer> | undefined;
+/** The toolkit's tracer: a proxy that finds the provider once one is registered, so it is made once. */
 export function tracer() {
-  return trace.getTracer(TOOLKIT.name, TOOLKIT.version);
+  return (cached ??= trace.getTracer(TOOLKIT.name, TOOLKIT.version));
 }
 
 /** The trace context of `ctx` as message headers, or undefined when there is none to carry. */

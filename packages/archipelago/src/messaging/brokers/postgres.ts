@@ -2,7 +2,8 @@
 // with FOR UPDATE SKIP LOCKED under a lease, woken by LISTEN/NOTIFY; broadcasts over NOTIFY.
 import pg from 'pg';
 import { createPool, transaction, type Queryable } from '../../database/pool.js';
-import type { Broker, ConsumerHandle, DeadLetter, OutgoingMessage, SubscriptionSpec, SubscriptionStats } from '../broker.js';
+import type { Broker, ConsumerHandle, OutgoingMessage, SubscriptionSpec, SubscriptionStats } from '../broker.js';
+import { deadLetterStore } from './dead-letters.js';
 import { afterFailure, Bell, brokerErrors, defaultHolder, encodeBroadcast, leaseMs, once, sleep, Unrouted, type BroadcastEnvelope } from '../common.js';
 import { runConsumer, type Warn } from '../consumer.js';
 import { PgListener } from './pg-listener.js';
@@ -21,10 +22,6 @@ interface Claimed { id: string; topic: string; payload: unknown; attempt: number
 
 /** Rows per INSERT: keeps a statement's parameters small while a fan-out of 100,000s takes few round trips. */
 const PUBLISH_CHUNK = 5000;
-
-const deadLetter = (r: { id: string; subscription: string; topic: string; payload: unknown; error: string; attempts: number; published_at: Date; failed_at: Date }): DeadLetter => ({
-  id: r.id, subscription: r.subscription, topic: r.topic, payload: r.payload, error: r.error, attempts: r.attempts, publishedAt: r.published_at, failedAt: r.failed_at,
-});
 
 /** Names a process's claim sessions after its lease holder, so that releaseHolder can find them. */
 const consumerApplication = (holder: string) => `archipelago-consumer ${holder}`;
@@ -204,29 +201,11 @@ export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
       if (!r) throw brokerErrors.unknownSubscription(subscription);
       return { subscription, topic: r.topic, backlog: r.backlog, oldestAgeMs: r.oldest_age_ms === null ? null : Math.max(0, Math.round(r.oldest_age_ms)), deadLetters: r.dead_letters };
     },
-    deadLetters: {
-      async list(subscription, o = {}) {
-        live();
-        await exists(subscription);
-        return (await q<Parameters<typeof deadLetter>[0]>(sql.DEAD_LIST, [subscription, o.limit ?? 100])).rows.map(deadLetter);
-      },
-      async get(subscription, id) {
-        live();
-        await exists(subscription);
-        const r = (await q<Parameters<typeof deadLetter>[0]>(sql.DEAD_GET, [subscription, id])).rows[0];
-        return r && deadLetter(r);
-      },
-      async replay(subscription, ids) {
-        live();
-        await exists(subscription);
-        return (await q<{ n: number }>(sql.DEAD_REPLAY, [subscription, ids ?? null])).rows[0]!.n;
-      },
-      async purge(subscription, ids) {
-        live();
-        await exists(subscription);
-        return (await q<{ n: number }>(sql.DEAD_PURGE, [subscription, ids ?? null])).rows[0]!.n;
-      },
-    },
+    deadLetters: deadLetterStore({
+      query: (text, values) => q(text, values),
+      check: async (subscription) => { live(); await exists(subscription); },
+      replay: async (subscription, ids) => (await q<{ n: number }>(sql.DEAD_REPLAY, [subscription, ids ?? null])).rows[0]!.n,
+    }),
     close: once(async () => {
       closed = true;
       const steps: (() => Promise<unknown>)[] = [
