@@ -8,7 +8,7 @@ import { subscribe, type SubscriptionDefinition } from '../../src/units/define.j
  * `mode` says how the handler fails on the first attempt: `throw-once` throws, `always-throw`
  * throws every time, `slow-honour` waits for its deadline's abort, `overrun` ignores that abort so
  * that its replica process must exit (an in-process replica cannot exit, so it honours the abort).
- * `ms` is how long a successful run takes.
+ * `ms` is how long a run that succeeds or throws takes.
  */
 export const Job = z.object({ k: z.string(), mode: z.enum(['ok', 'throw-once', 'always-throw', 'slow-honour', 'overrun']), ms: z.number().int().min(0) });
 export type JobMsg = z.infer<typeof Job>;
@@ -47,7 +47,8 @@ export function jobSubscription(spec: JobSpec, canExit: boolean, ev: JobEvents):
     ev.start(k, d.attempt, running);
     let outcome: RunOutcome = 'fail';
     try {
-      if (mode === 'always-throw' || (mode === 'throw-once' && d.attempt === 1)) throw new Error(`planned failure of ${k}`);
+      // A failing run takes its time too, so that a drain may cut it: a give-back must not count as an attempt.
+      if (mode === 'always-throw' || (mode === 'throw-once' && d.attempt === 1)) { await new Promise((r) => setTimeout(r, ms)); throw new Error(`planned failure of ${k}`); }
       if (mode === 'overrun' && d.attempt === 1 && canExit) await new Promise(() => {});
       if ((mode === 'slow-honour' || mode === 'overrun') && d.attempt === 1) await aborted(d.signal);
       await new Promise((r) => setTimeout(r, ms));
