@@ -3,7 +3,7 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
 import { createPool, poolStuckMs } from '../database/pool.js';
-import { startTracing } from '../tracing/setup.js';
+import { startTracing } from '../tracing/sdk.js';
 import { ArchipelagoError } from '../errors.js';
 import type { Messaging } from '../messaging/messaging.js';
 import { createBroker, createMessaging, holderId } from '../messaging/index.js';
