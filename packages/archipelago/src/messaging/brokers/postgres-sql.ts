@@ -153,6 +153,16 @@ WITH r AS (
 )
 SELECT (SELECT count(*) FROM r)::int AS n, (SELECT count(*) FROM wake)::int AS woke`;
 
+/**
+ * Ends the server sessions of a gone consumer process (named by application_name, which the server
+ * cuts at 63 bytes) and returns how many were still there; called until none is.
+ */
+export const END_HOLDER_SESSIONS = `
+SELECT count(*)::int AS n FROM (
+  SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+  WHERE application_name = left($1, 63) AND pid <> pg_backend_pid()
+) s`;
+
 export const STATS = `
 SELECT s.topic,
   (SELECT count(*) FROM archipelago.queue q WHERE q.subscription = s.name)::int AS backlog,

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { createPool, transaction, type Queryable } from '../../database/pool.js';
 import type { Broker, ConsumerHandle, OutgoingMessage, SubscriptionSpec, SubscriptionStats } from '../broker.js';
 import { deadLetterStore } from './dead-letters.js';
-import { afterFailure, Bell, brokerErrors, defaultHolder, encodeBroadcast, leaseMs, once, Unrouted, type BroadcastEnvelope } from '../common.js';
+import { afterFailure, Bell, brokerErrors, defaultHolder, encodeBroadcast, leaseMs, once, sleep, Unrouted, type BroadcastEnvelope } from '../common.js';
 import { runConsumer, type Warn } from '../consumer.js';
 import { PgListener } from './pg-listener.js';
 import * as sql from './postgres-sql.js';
@@ -23,8 +23,13 @@ interface Claimed { id: string; topic: string; payload: unknown; attempt: number
 /** Rows per INSERT: keeps a statement's parameters small while a fan-out of 100,000s takes few round trips. */
 const PUBLISH_CHUNK = 5000;
 
-function makeConsumePool(url: string): pg.Pool {
-  const p = new pg.Pool({ connectionString: url, max: 4, application_name: 'archipelago-consumer', options: '-c synchronous_commit=off' });
+/** Names a process's claim sessions after its lease holder, so that releaseHolder can find them. */
+const consumerApplication = (holder: string) => `archipelago-consumer ${holder}`;
+/** How long releaseHolder waits for a gone process's sessions to end before it releases anyway. */
+const SESSIONS_END_MS = 5000;
+
+function makeConsumePool(url: string, holder: string): pg.Pool {
+  const p = new pg.Pool({ connectionString: url, max: 4, application_name: consumerApplication(holder), options: '-c synchronous_commit=off' });
   p.on('error', () => {});
   return p;
 }
@@ -37,7 +42,7 @@ export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
   // Claims, acks and retries may skip the WAL flush: losing one in a crash only means a redelivery,
   // which at-least-once allows. Publishes use `pool` and stay durable once they resolve.
   let consumePool: pg.Pool | undefined;
-  const settlePool = () => (consumePool ??= makeConsumePool(opts.databaseUrl));
+  const settlePool = () => (consumePool ??= makeConsumePool(opts.databaseUrl, holder));
   const listener = new PgListener(opts.databaseUrl, warn);
   const bells = new Map<string, Set<Bell>>();
   const consumers = new Set<ConsumerHandle>();
@@ -78,6 +83,15 @@ export function createPostgresBroker(opts: PostgresBrokerOptions): Broker {
     async releaseHolder(h) {
       live();
       await init();
+      // A claim the gone process sent just before it died may still wait unread in its server
+      // session, and would lease a message to the dead holder after the release. So its claim
+      // sessions are ended first, and the release waits (a while) for them to be gone.
+      const until = Date.now() + SESSIONS_END_MS;
+      try {
+        while ((await q<{ n: number }>(sql.END_HOLDER_SESSIONS, [consumerApplication(h)])).rows[0]!.n > 0 && Date.now() < until) await sleep(20);
+      } catch (e) {
+        warn(`ending the sessions of "${h}" failed; releasing its leases anyway`, e);
+      }
       return (await q<{ n: number }>(sql.RELEASE_HOLDER, [h])).rows[0]!.n;
     },
     async ensureSubscription(spec) {
