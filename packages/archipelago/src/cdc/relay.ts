@@ -9,8 +9,8 @@ import { ArchipelagoError } from '../errors.js';
 import type { Broker } from '../messaging/broker.js';
 import type { ResolvedCdcUnit, ResolvedService } from '../service/types.js';
 import { formatLsn, parseLsn } from './lsn.js';
-import { relayMetrics, type RelayMetrics } from './metrics.js';
-import { checkLogical, checkTables, ensurePublication, ensureSlot, relayNames, slotPosition, watchedTables, type RelayNames, type SlotPosition, type WatchedTable } from './setup.js';
+import { relayMetrics, type RelayMetrics } from './relay-metrics.js';
+import { checkLogical, checkTables, ensurePublication, ensureSlot, relayNames, slotPosition, watchedTables, type RelayNames, type SlotPosition, type WatchedTable } from './prepare.js';
 import { atMost, ReplicationSession } from './stream.js';
 
 export interface RelayOptions {

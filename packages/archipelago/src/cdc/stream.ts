@@ -7,10 +7,10 @@ import type { Logger } from 'pino';
 import type { Broker, OutgoingMessage } from '../messaging/broker.js';
 import { TRACE_MESSAGE_PREFIX } from '../database/pool.js';
 import { changeTopicName } from '../messaging/names.js';
-import { contextOf, headersOf, SpanKind, trace, tracer, type Span } from '../tracing/context.js';
+import { contextOf, headersOf, SpanKind, trace, tracer, type Span } from '../tracing/spans.js';
 import { formatLsn, parseLsn } from './lsn.js';
-import type { WatchedTable } from './setup.js';
-import type { ChangeOp, RowChange } from './topics.js';
+import type { WatchedTable } from './prepare.js';
+import type { ChangeOp, RowChange } from './change-topics.js';
 
 export interface SessionOptions {
   readonly databaseUrl: string;

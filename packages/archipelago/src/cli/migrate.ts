@@ -1,5 +1,5 @@
 // `archipelago migrate`: applies the service's SQL migrations (each once, each in a transaction).
-import { migrate } from '../database/migrate.js';
+import { migrate } from '../database/migrations.js';
 import { loadService } from '../service/load.js';
 import { databaseUrlFor } from './broker-connection.js';
 import { parseArgs, type Command } from './main.js';
@@ -14,7 +14,7 @@ const command: Command = {
     const r = await migrate(url, service.migrationsDir, (m) => console.log(m));
     console.log(`${r.applied.length} applied, ${r.skipped.length} already applied (${service.migrationsDir})`);
     // Subscriptions exist from the declaration on, before any worker runs (see `archipelago provision`).
-    const { provisionService } = await import('../messaging/provision.js');
+    const { provisionService } = await import('../messaging/provisioning.js');
     await provisionService(service, url);
     return 0;
   },

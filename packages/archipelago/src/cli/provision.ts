@@ -1,7 +1,7 @@
 // `archipelago provision`: creates the broker's tables or stream and every subscription the service
 // declares, whether or not its worker runs; lists orphaned subscriptions, and removes them only
 // with --prune.
-import { provisionService } from '../messaging/provision.js';
+import { provisionService } from '../messaging/provisioning.js';
 import { loadService } from '../service/load.js';
 import { databaseUrlFor } from './broker-connection.js';
 import { parseArgs, type Command } from './main.js';

@@ -1,7 +1,7 @@
 // `archipelago run <unit>`: runs one replica of a unit in this process; the container entrypoint.
 import { ArchipelagoError } from '../errors.js';
 import { findConfig, loadResolved, loadService } from '../service/load.js';
-import { runInProcess, runUnit } from '../units/run.js';
+import { runInProcess, runUnit } from '../units/start.js';
 import { databaseUrlFor } from './broker-connection.js';
 import { parseArgs, reportError, type Command } from './main.js';
 

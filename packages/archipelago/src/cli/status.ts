@@ -3,9 +3,9 @@
 import path from 'node:path';
 import { findConfig } from '../service/load.js';
 import { control } from '../supervisor/control.js';
-import type { DatabaseHealth } from '../supervisor/database.js';
+import type { DatabaseHealth } from '../supervisor/supervised-database.js';
 import type { StatusSnapshot } from '../supervisor/state.js';
-import type { CdcLoad } from '../units/metrics.js';
+import type { CdcLoad } from '../units/process-metrics.js';
 import { parseArgs, type Command } from './main.js';
 
 const command: Command = {

@@ -3,7 +3,7 @@ import { loadCatalog } from '../service/catalog.js';
 import { loadService } from '../service/load.js';
 import { isArchipelagoError } from '../errors.js';
 import type { SubscriptionStats } from '../messaging/broker.js';
-import { declaredSubscriptions, orphanedSubscriptions } from '../messaging/provision.js';
+import { declaredSubscriptions, orphanedSubscriptions } from '../messaging/provisioning.js';
 import { formatAge, openBroker, table } from './broker-connection.js';
 import { parseArgs, type Command } from './main.js';
 

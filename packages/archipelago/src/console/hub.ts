@@ -1,7 +1,7 @@
 // Collects what the console shows (snapshots, metric history, logs, scale decisions, topics) from
 // a ConsoleSource and fans it out to every open page over server-sent events.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HISTORY_MS, MetricHistory } from './metrics.js';
+import { HISTORY_MS, MetricHistory } from './metric-history.js';
 import type { ConsoleEvent, ConsoleSource, LogLine, ScaleDecision, TopicView } from './source.js';
 import { SECURITY_HEADERS } from './static.js';
 

@@ -1,9 +1,9 @@
 // Connection pools and settings: one place that turns a URL into a pg.Pool.
 import pg from 'pg';
 import { ArchipelagoError } from '../errors.js';
-import { sampledTraceparent } from '../tracing/context.js';
+import { sampledTraceparent } from '../tracing/spans.js';
 import { tracePool } from '../tracing/pg.js';
-import { tracingConfigured } from '../tracing/setup.js';
+import { tracingConfigured } from '../tracing/sdk.js';
 
 export type Queryable = Pick<pg.ClientBase, 'query'>;
 

@@ -2,7 +2,7 @@
 // retries, deadlines, dead letters) and broadcasts, over any Broker.
 import type { Logger } from 'pino';
 import type { Topic } from './topic.js';
-import type { PublishOptions } from './types.js';
+import type { PublishOptions } from './contract.js';
 import type { Broker, ConsumerHandle } from './broker.js';
 import type { BroadcastDefinition, SubscriptionDefinition, UnitContext } from '../units/define.js';
 

@@ -2,7 +2,7 @@
 // (schema check on consume, deadline, errors mapped to retry outcomes) and broadcasts.
 import { randomUUID } from 'node:crypto';
 import { ArchipelagoError } from '../errors.js';
-import { contextOf, fail, headersOf, inSpan, SpanKind, trace, tracer, within, type Link } from '../tracing/context.js';
+import { contextOf, fail, headersOf, inSpan, SpanKind, trace, tracer, within, type Link } from '../tracing/spans.js';
 import { subscriptionSpec } from './spec.js';
 import type { BroadcastDefinition, SubscriptionDefinition, UnitContext } from '../units/define.js';
 import type { Broker, ConsumerHandle, HandlerOutcome, OutgoingMessage, RawDelivery, SubscriptionSpec } from './broker.js';
@@ -10,7 +10,7 @@ import { deliveryTimes, once } from './common.js';
 import type { Messaging, MessagingOptions, Overrun } from './messaging.js';
 export type { Overrun } from './messaging.js';
 import type { Topic } from './topic.js';
-import type { Delivery, PublishOptions } from './types.js';
+import type { Delivery, PublishOptions } from './contract.js';
 
 function issues(error: { issues?: readonly { path: readonly PropertyKey[]; message: string }[] }): string[] {
   return (error.issues ?? []).map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`);

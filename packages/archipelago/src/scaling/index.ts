@@ -8,4 +8,4 @@ export {
 } from './behavior.js';
 export { hpaBehavior, kedaScaledObjectFields, kedaTriggerTargets, type HpaBehavior, type HpaScalingRules, type KedaScaledObjectFields, type KedaTriggerTargets } from './emit.js';
 export { utilisation, type ReplicaUsage, type Requests } from './utilisation.js';
-export { simulate, type SimulatedStep, type TraceSample } from './simulate.js';
+export { simulate, type SimulatedStep, type TraceSample } from './replay.js';

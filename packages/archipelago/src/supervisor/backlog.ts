@@ -4,7 +4,7 @@
 import type { SubscriptionSpec } from '../messaging/index.js';
 import type { ResolvedUnit } from '../service/types.js';
 import type { BrokerSession } from './session.js';
-import type { BacklogReader } from './autoscale.js';
+import type { BacklogReader } from './autoscale-loop.js';
 import { kindOf } from '../service/kinds.js';
 
 export async function brokerBacklogReader(session: BrokerSession, units: readonly ResolvedUnit[], warn: (msg: string) => void): Promise<{ read: BacklogReader }> {

@@ -2,8 +2,8 @@
 // plus change events, so a browser console can render the same snapshot and follow the events.
 import { EventEmitter } from 'node:events';
 import type { UnitKind, Priority } from '../service/types.js';
-import type { CdcLoad } from '../units/metrics.js';
-import type { DatabaseHealth } from './database.js';
+import type { CdcLoad } from '../units/process-metrics.js';
+import type { DatabaseHealth } from './supervised-database.js';
 import { KINDS } from '../service/kinds.js';
 
 export type ReplicaPhase = 'starting' | 'running' | 'ready' | 'unready' | 'draining' | 'exited' | 'backoff';

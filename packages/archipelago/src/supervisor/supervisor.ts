@@ -7,9 +7,9 @@ import cluster from 'node:cluster';
 import { ArchipelagoError } from '../errors.js';
 import { forEnvironment, LOCAL_ENVIRONMENT } from '../service/environments.js';
 import type { ResolvedService, ResolvedUnit, ResolvedJobUnit } from '../service/types.js';
-import { AutoscaleLoop, type BacklogReader } from './autoscale.js';
+import { AutoscaleLoop, type BacklogReader } from './autoscale-loop.js';
 import { startControlServer, type ControlHandlers } from './control.js';
-import { openDatabase, type SupervisorDatabase } from './database.js';
+import { openDatabase, type SupervisorDatabase } from './supervised-database.js';
 import { startCollector, type TraceCollector } from '../tracing/collector.js';
 import type { TraceStore } from '../tracing/store.js';
 import { startBackendPriorities } from './db-priority.js';
@@ -21,7 +21,7 @@ import { CronRecords } from './cron-records.js';
 import { CronRunner, TaskRun } from './tasks.js';
 import { UnitRunner } from './unit.js';
 import { BrokerSession } from './session.js';
-import { runInProcess } from '../units/run.js';
+import { runInProcess } from '../units/start.js';
 import type { Replica } from '../units/replica.js';
 import { kindOf, listens, longRunning } from '../service/kinds.js';
 
@@ -175,7 +175,7 @@ export class Supervisor {
   private async prepareCapture(units: readonly ResolvedUnit[]): Promise<void> {
     const cdc = units.filter((u) => u.kind === 'cdc');
     if (cdc.length === 0) return;
-    const [{ prepareCapture }, { default: pg }, { default: pino }] = await Promise.all([import('../cdc/setup.js'), import('pg'), import('pino')]);
+    const [{ prepareCapture }, { default: pg }, { default: pino }] = await Promise.all([import('../cdc/prepare.js'), import('pg'), import('pino')]);
     const client = new pg.Client({ connectionString: this.databaseUrl });
     await client.connect();
     try {
@@ -196,7 +196,7 @@ export class Supervisor {
 
   /** Every declared subscription exists before any unit starts, whatever `--only` says: none loses messages. */
   private async provision(): Promise<void> {
-    const { provisionService } = await import('../messaging/provision.js');
+    const { provisionService } = await import('../messaging/provisioning.js');
     await provisionService(this.service, this.databaseUrl, { broker: await this.session.broker(), log: (line) => (line.startsWith('orphaned') ? this.logs.warn(line) : this.logs.info(line)) });
   }
 

@@ -5,7 +5,7 @@
 // refusal names the object, the field and the rule.
 import { ArchipelagoError } from '../errors.js';
 import { CronSyntaxError, parseSchedule, validateTimeZone } from '../schedule/index.js';
-import type { K8sObject } from './types.js';
+import type { K8sObject } from './objects.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -6,7 +6,7 @@ import type { Priority, ResolvedService, ResolvedUnit } from '../service/types.j
 import { unitEnvironment } from '../service/environment.js';
 import { KINDS } from '../service/kinds.js';
 import { ADMIN_PORT, CONTAINER_HOST, HEALTH_PATHS, PRESTOP_SECONDS } from '../contracts.js';
-import type { SynthOptions } from './types.js';
+import type { SynthOptions } from './objects.js';
 
 export { ADMIN_PORT, PRESTOP_SECONDS } from '../contracts.js';
 export const PRIORITY_VALUES: Record<Priority, number> = { critical: 100_000, normal: 10_000, background: 1_000 };

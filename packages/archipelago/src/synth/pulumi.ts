@@ -11,11 +11,11 @@ import { resolveService } from '../service/validate.js';
 import { RUN_ON_LABEL } from './workloads.js';
 import { loadPeers, PULUMI_PEERS } from './peers.js';
 import { PRIORITY_GROUP, SHARED_GROUP, synthesize } from './synthesize.js';
-import type { K8sObject } from './types.js';
+import type { K8sObject } from './objects.js';
 import { lint } from './lint.js';
-import { validateSchemas } from './validate.js';
+import { validateSchemas } from './schemas.js';
 
-export type { K8sObject } from './types.js';
+export type { K8sObject } from './objects.js';
 
 export interface ArchipelagoServiceArgs {
   /** The declaration: a path to `archipelago.config.ts`, or the object `defineService()` returned. */

@@ -3,12 +3,12 @@
 import { ArchipelagoError } from '../errors.js';
 import { forEnvironment, LOCAL_ENVIRONMENT } from '../service/environments.js';
 import type { ResolvedService } from '../service/types.js';
-import { triggerAuthentication } from './autoscale.js';
+import { triggerAuthentication } from './autoscaling.js';
 import { BUILDERS } from './workloads.js';
 import { normalize, PRIORITY_VALUES, priorityClassName, type SynthContext } from './normalize.js';
-import { PROVISION_GROUP, provisionObjects } from './provision.js';
-import { checkRules, validateSchemas } from './validate.js';
-import type { IPriorityClass, IServiceAccount, K8sObject, SynthGroup, SynthOptions, SynthResult } from './types.js';
+import { PROVISION_GROUP, provisionObjects } from './provision-job.js';
+import { checkRules, validateSchemas } from './schemas.js';
+import type { IPriorityClass, IServiceAccount, K8sObject, SynthGroup, SynthOptions, SynthResult } from './objects.js';
 import { kindOf } from '../service/kinds.js';
 
 export const SHARED_GROUP = '_shared';

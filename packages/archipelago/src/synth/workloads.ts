@@ -2,10 +2,10 @@
 import type { IDeploymentStrategy } from 'kubernetes-models/apps/v1';
 import type { IJobSpec } from 'kubernetes-models/batch/v1';
 import { ArchipelagoError } from '../errors.js';
-import { horizontalPodAutoscaler, scaledObject } from './autoscale.js';
+import { horizontalPodAutoscaler, scaledObject } from './autoscaling.js';
 import type { SynthContext, UnitPlan } from './normalize.js';
 import { metadata, podTemplate } from './pod.js';
-import type { IConfigMap, ICronJob, IDeployment, IJob, IPodDisruptionBudget, IService, K8sObject } from './types.js';
+import type { IConfigMap, ICronJob, IDeployment, IJob, IPodDisruptionBudget, IService, K8sObject } from './objects.js';
 
 /** Label that marks Jobs run before the Deployments on each deploy. */
 export const RUN_ON_LABEL = 'archipelago.dev/run-on';

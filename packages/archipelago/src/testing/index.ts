@@ -135,8 +135,8 @@ export function createTestBus(opts: TestBusOptions = {}): TestBus {
 }
 
 export { createMemoryBroker, type MemoryBroker } from '../messaging/brokers/memory.js';
-export { startTestDatabase, type TestDatabase, type TestDatabaseOptions } from './database.js';
-export { createTestContext, type TestContext, type TestContextOptions, type Recorded } from './context.js';
+export { startTestDatabase, type TestDatabase, type TestDatabaseOptions } from './test-database.js';
+export { createTestContext, type TestContext, type TestContextOptions, type Recorded } from './test-context.js';
 export { startUnitHost, type UnitHost, type UnitHostOptions } from './unit-host.js';
 export { rawRequest, type RawResponse } from './raw-http.js';
 /** The real postgres broker, for a test of how a unit's code and the broker's own setup interact. */

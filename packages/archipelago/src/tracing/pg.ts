@@ -3,7 +3,7 @@
 // parameter values). Queries outside any span (broker polling, probes) make none, so idle loops do
 // not flood the traces.
 import type pg from 'pg';
-import { activeSpan, fail, SpanKind, tracer } from './context.js';
+import { activeSpan, fail, SpanKind, tracer } from './spans.js';
 
 type QueryFn = (...args: unknown[]) => unknown;
 const wrapped = new WeakSet<object>();

@@ -1,7 +1,7 @@
 // The recent traces `archipelago up` keeps for the console: spans from OTLP/JSON export requests,
 // grouped by trace, in a ring bounded by trace count (oldest updated trace out first) and by spans
 // per trace.
-import { ATTR_REPLICA, ATTR_UNIT } from './context.js';
+import { ATTR_REPLICA, ATTR_UNIT } from './spans.js';
 
 export type SpanKindName = 'internal' | 'server' | 'client' | 'producer' | 'consumer';
 type Scalar = string | number | boolean;

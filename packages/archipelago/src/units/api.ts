@@ -3,7 +3,7 @@ import type { ResolvedApiUnit } from '../service/types.js';
 import type { OwnedContext } from './context.js';
 import type { ApiDefinition } from './define.js';
 import { createHttpApp, idleBy, listen } from './http.js';
-import { Meter } from './metrics.js';
+import { Meter } from './process-metrics.js';
 import type { Host, Replica } from './replica.js';
 
 export async function startApiHost(unit: ResolvedApiUnit, def: ApiDefinition, ctx: OwnedContext, replica: Replica): Promise<Host> {

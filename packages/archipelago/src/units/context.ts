@@ -6,10 +6,10 @@ import { createPool } from '../database/pool.js';
 import { ArchipelagoError } from '../errors.js';
 import type { Messaging } from '../messaging/messaging.js';
 import type { ResolvedService, ResolvedUnit } from '../service/types.js';
-import { logFields } from '../tracing/context.js';
+import { logFields } from '../tracing/spans.js';
 import type { UnitContext } from './define.js';
 import { ENV } from './ipc.js';
-import { registerProcessMetrics, registerUnroutedMetric } from './metrics.js';
+import { registerProcessMetrics, registerUnroutedMetric } from './process-metrics.js';
 
 /** Variables the toolkit itself defines; every unit may read them. */
 const TOOLKIT_VARS = ['DATABASE_URL', 'NODE_ENV', 'PORT', 'LOG_LEVEL', 'TZ', ...Object.values(ENV)];

@@ -8,7 +8,7 @@ import type { Registry } from 'prom-client';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { ResolvedService, ResolvedUnit } from '../service/types.js';
-import type { Delivery, PublishOptions, SubscribeOptions } from '../messaging/types.js';
+import type { Delivery, PublishOptions, SubscribeOptions } from '../messaging/contract.js';
 import type { Topic } from '../messaging/topic.js';
 
 /** What every unit's code receives, whatever its kind. */

@@ -2,12 +2,12 @@
 // metering, and 503s for new requests while the replica drains.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ResolvedListening } from '../service/types.js';
-import { context } from '../tracing/context.js';
-import { endServerSpan, startServerSpan, type ServerSpan } from '../tracing/http.js';
+import { context } from '../tracing/spans.js';
+import { endServerSpan, startServerSpan, type ServerSpan } from '../tracing/http-spans.js';
 import { bindHost } from './bind.js';
 import type { OwnedContext } from './context.js';
 import { handleClientError, handleError, handleNotFound } from './http-errors.js';
-import type { Meter } from './metrics.js';
+import type { Meter } from './process-metrics.js';
 import { DRAINING_BODY, type Replica } from './replica.js';
 import { formatValidationError, strictValidatorCompiler, textRules } from './validation.js';
 

@@ -1,7 +1,7 @@
 // Messages between a replica and the local supervisor over Node's IPC channel. The replica side
 // lives here (units/ never imports supervisor/); the supervisor imports these types.
 
-import type { CdcLoad } from './metrics.js';
+import type { CdcLoad } from './process-metrics.js';
 
 /** Replica → supervisor. */
 export type ReplicaMessage =

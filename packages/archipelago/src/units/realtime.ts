@@ -6,12 +6,12 @@ import type { Duplex } from 'node:stream';
 import { Counter, Gauge } from 'prom-client';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Messaging } from '../messaging/messaging.js';
-import { activeSpan, SpanKind, tracer } from '../tracing/context.js';
+import { activeSpan, SpanKind, tracer } from '../tracing/spans.js';
 import type { ResolvedRealtimeUnit } from '../service/types.js';
 import type { OwnedContext } from './context.js';
 import type { Connection, RealtimeDefinition, RealtimeHub } from './define.js';
 import { createHttpApp, idleBy, listen } from './http.js';
-import { Meter } from './metrics.js';
+import { Meter } from './process-metrics.js';
 import type { Host, Replica } from './replica.js';
 import { METRICS } from '../contracts.js';
 

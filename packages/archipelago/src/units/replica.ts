@@ -8,7 +8,7 @@ import { AggregatorRegistry } from 'prom-client';
 import { bindHost } from './bind.js';
 import type { OwnedContext } from './context.js';
 import { toSupervisor, type SupervisorMessage } from './ipc.js';
-import { takeEventLoopLagMs, type CdcLoad, type LoadSample } from './metrics.js';
+import { takeEventLoopLagMs, type CdcLoad, type LoadSample } from './process-metrics.js';
 
 /** A running unit host inside a replica. */
 export interface Host {

@@ -1,7 +1,7 @@
 // The task host (cron and job units): runs the body once with its arguments; the process exit code
 // says how it went. A deadline aborts the context's signal and fails the run.
 import { ArchipelagoError } from '../errors.js';
-import { inSpan } from '../tracing/context.js';
+import { inSpan } from '../tracing/spans.js';
 import type { ResolvedCronUnit, ResolvedJobUnit } from '../service/types.js';
 import type { OwnedContext } from './context.js';
 import type { TaskContext, TaskDefinition } from './define.js';

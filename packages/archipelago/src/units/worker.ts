@@ -5,7 +5,7 @@ import type { Messaging } from '../messaging/messaging.js';
 import type { ResolvedWorkerUnit } from '../service/types.js';
 import type { OwnedContext } from './context.js';
 import type { SubscriptionDefinition, WorkerDefinition } from './define.js';
-import { Meter } from './metrics.js';
+import { Meter } from './process-metrics.js';
 import type { Host } from './replica.js';
 
 /** The same subscription with its handler metered. */

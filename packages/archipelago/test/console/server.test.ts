@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MetricHistory } from '../../src/console/metrics.js';
+import { MetricHistory } from '../../src/console/metric-history.js';
 import { startConsole, TOKEN_HEADER, type ConsoleHandle } from '../../src/console/server.js';
 import { FixtureSource } from './fixture-source.js';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
 import { advisoryLockKey, TOOLKIT_LOCKS } from '../../src/database/locks.js';
-import { relayNames } from '../../src/cdc/setup.js';
+import { relayNames } from '../../src/cdc/prepare.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 

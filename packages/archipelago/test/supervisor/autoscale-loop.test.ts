@@ -2,7 +2,7 @@
 // runs (each round used to push a new timer into a list that was never emptied), and none after stop.
 import { describe, expect, it } from 'vitest';
 import { resolveService } from '../../src/service/validate.js';
-import { AutoscaleLoop } from '../../src/supervisor/autoscale.js';
+import { AutoscaleLoop } from '../../src/supervisor/autoscale-loop.js';
 import { SupervisorState } from '../../src/supervisor/state.js';
 
 describe('autoscale loop', () => {

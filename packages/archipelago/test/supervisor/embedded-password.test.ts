@@ -4,7 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
-import { readDatabaseFile } from '../../src/supervisor/database.js';
+import { readDatabaseFile } from '../../src/supervisor/supervised-database.js';
 import { embeddedUps, query } from './embedded-up.js';
 
 vi.setConfig({ testTimeout: 300_000, hookTimeout: 120_000 });

@@ -4,7 +4,7 @@ import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { startEmbedded } from '../../src/database/index.js';
-import { readDatabaseFile } from '../../src/supervisor/database.js';
+import { readDatabaseFile } from '../../src/supervisor/supervised-database.js';
 import { afterEach } from 'vitest';
 import { copyFixture, freePort, killGroup, removeDir, startUp, status, waitFor, type Running } from './helpers.js';
 

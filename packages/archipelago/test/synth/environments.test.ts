@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'vitest';
 import { validateService, type UnitInput } from '../../src/service/index.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
-import { runUnit } from '../../src/units/run.js';
+import { runUnit } from '../../src/units/start.js';
 import { omittedNote, synthesize, yamlFiles } from '../../src/synth/index.js';
 import { FIXTURE_ROOT, options, referenceInput, referenceService } from './fixture.js';
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ResolvedUnit } from '../../src/service/types.js';
 import { unitConfig } from '../../src/units/context.js';
 import { errorBody } from '../../src/units/http.js';
-import { Meter } from '../../src/units/metrics.js';
+import { Meter } from '../../src/units/process-metrics.js';
 import { Replica, type Host } from '../../src/units/replica.js';
 import type { OwnedContext } from '../../src/units/context.js';
 

@@ -11,7 +11,7 @@
 // tracing, so using them would take an `--import` bootstrap on every replica's command line (the
 // supervisor's forks, the image's entrypoint). Every unit's queries and requests already go
 // through the toolkit's own pool and Fastify setup, which is where the spans are made.
-import { ATTR_REPLICA, ATTR_UNIT } from './context.js';
+import { ATTR_REPLICA, ATTR_UNIT } from './spans.js';
 
 export interface TracingOptions {
   readonly service: string;

@@ -3,7 +3,7 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
 import { createPool, poolStuckMs } from '../database/pool.js';
-import { startTracing } from '../tracing/setup.js';
+import { startTracing } from '../tracing/sdk.js';
 import { ArchipelagoError } from '../errors.js';
 import type { Messaging } from '../messaging/messaging.js';
 import { createBroker, createMessaging, holderId } from '../messaging/index.js';
@@ -92,6 +92,23 @@ function brokerWarn(logger: Logger) {
   return (msg: string, err?: unknown) => logger.warn({ err }, msg);
 }
 
+/**
+ * The pool and broker a replica's units share, closed by the replica last (broker, then pool), and
+ * watched by its readiness. The broker's tables, stream and connections are ready before any unit's
+ * code runs: set up lazily on a first publish, they would need a connection from the pool that
+ * code may have exhausted.
+ */
+async function openShared(service: ResolvedService, replica: Replica, replicaId: string, logger: Logger, databaseUrl: string, max?: number) {
+  const pool = createPool(databaseUrl, { application: `${service.name}/${replicaId}`, ...(max ? { max } : {}) });
+  const broker = createBroker(service, { databaseUrl, pool, warn: brokerWarn(logger), holder: holderId(replicaId) });
+  replica.onClosed(() => broker.close());
+  replica.onClosed(() => pool.end());
+  replica.watchDatabase(() => pool.query('SELECT 1'));
+  replica.watchPool(() => poolStuckMs(pool));
+  await broker.init();
+  return { pool, broker };
+}
+
 /** Runs one replica of a unit in this process until it is drained or, for tasks, finished. */
 export async function runUnit(opts: RunOptions): Promise<Replica> {
   const { service } = opts;
@@ -111,16 +128,7 @@ export async function runUnit(opts: RunOptions): Promise<Replica> {
   // Before anything makes a span; shut down last, so the spans of the drain are exported too.
   const tracing = await startTracing({ service: service.name, unit: unit.name, replica: replicaId });
   if (tracing.enabled) logger.info({ endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT }, 'tracing on: exporting spans over OTLP/HTTP');
-  const pool = createPool(opts.databaseUrl, { application: `${service.name}/${replicaId}` });
-  // Contexts borrow the broker and the pool; the replica closes them last, in that order.
-  const broker = createBroker(service, { databaseUrl: opts.databaseUrl, pool, warn: brokerWarn(logger), holder: holderId(replicaId) });
-  replica.onClosed(() => broker.close());
-  replica.onClosed(() => pool.end());
-  replica.watchDatabase(() => pool.query('SELECT 1'));
-  replica.watchPool(() => poolStuckMs(pool));
-  // The broker's tables, stream and connections are ready before the unit's code runs: set up lazily
-  // on a first publish, they would need a connection from the pool that code may have exhausted.
-  await broker.init();
+  const { pool, broker } = await openShared(service, replica, replicaId, logger, opts.databaseUrl);
   const messaging = createMessaging(broker, { unit: unit.name, logger, onOverrun: () => replica.abandon() });
   const ctx = createContext({ service, unit, replica: replicaId, databaseUrl: opts.databaseUrl, messaging, pool });
   replica.track(ctx);
@@ -153,13 +161,7 @@ export async function runInProcess(service: ResolvedService, unitNames: readonly
     health: units.flatMap((u) => ('health' in u ? [u.health] : [])),
   });
   if (opts.signals !== false) replica.installSignals();
-  const pool = createPool(opts.databaseUrl, { application: `${service.name}/${replicaId}`, max: 10 + 5 * units.length });
-  const broker = createBroker(service, { databaseUrl: opts.databaseUrl, pool, warn: brokerWarn(logger), holder: holderId(replicaId) });
-  replica.onClosed(() => broker.close());
-  replica.onClosed(() => pool.end());
-  replica.watchDatabase(() => pool.query('SELECT 1'));
-  replica.watchPool(() => poolStuckMs(pool));
-  await broker.init();
+  const { pool, broker } = await openShared(service, replica, replicaId, logger, opts.databaseUrl, 10 + 5 * units.length);
   await replica.startAdmin();
   for (const [i, unit] of units.entries()) {
     const messaging = createMessaging(broker, { unit: unit.name, logger: logger.child({ unit: unit.name }), onOverrun: () => replica.abandon() });

@@ -4,7 +4,7 @@
 import { configMap, RUN_ON_LABEL } from './workloads.js';
 import { NATS_SECRET, PLATFORM_SECRET, type SynthContext, type UnitPlan } from './normalize.js';
 import { metadata, podTemplate } from './pod.js';
-import type { IJob, K8sObject } from './types.js';
+import type { IJob, K8sObject } from './objects.js';
 import { ENV } from '../contracts.js';
 
 export const PROVISION_GROUP = 'provision';

@@ -2,7 +2,7 @@
 // when its request carries a `traceparent` header.
 import type { IncomingHttpHeaders } from 'node:http';
 import { propagation, SpanStatusCode } from '@opentelemetry/api';
-import { ROOT_CONTEXT, SpanKind, trace, tracer, type Context, type Span } from './context.js';
+import { ROOT_CONTEXT, SpanKind, trace, tracer, type Context, type Span } from './spans.js';
 
 export interface ServerSpan { readonly span: Span; readonly context: Context }
 

@@ -11,12 +11,12 @@ import type { IPodSpec } from 'kubernetes-models/v1';
 import { ArchipelagoError } from '../errors.js';
 import type { SubscriptionSpec } from '../messaging/broker.js';
 import type { ResolvedService } from '../service/types.js';
-import { triggers } from './autoscale.js';
+import { triggers } from './autoscaling.js';
 import { lint } from './lint.js';
 import { RUN_ON_LABEL } from './workloads.js';
 import { NATS_SECRET, PLATFORM_SECRET } from './normalize.js';
-import { PROVISION_GROUP } from './provision.js';
-import type { IDeployment, K8sObject } from './types.js';
+import { PROVISION_GROUP } from './provision-job.js';
+import type { IDeployment, K8sObject } from './objects.js';
 
 type Validatable = { validate(): void };
 const MODELS: Record<string, new (data: any) => Validatable> = {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { startEmbedded } from '../database/embedded.js';
-import { migrate } from '../database/migrate.js';
+import { migrate } from '../database/migrations.js';
 import { createPool } from '../database/pool.js';
 
 export interface TestDatabase {

@@ -8,7 +8,7 @@ import { hpaBehavior, kedaScaledObjectFields, kedaTriggerTargets } from '../scal
 import type { ResolvedBroker } from '../service/types.js';
 import { NATS_MONITORING_SECRET, PLATFORM_SECRET, type SynthContext, type UnitPlan } from './normalize.js';
 import { metadata } from './pod.js';
-import type { IHorizontalPodAutoscaler, IScaledObject, ITriggerAuthentication } from './types.js';
+import type { IHorizontalPodAutoscaler, IScaledObject, ITriggerAuthentication } from './objects.js';
 import { METRICS } from '../contracts.js';
 
 /** Per-pod metric the unit hosts export for open connections (needs a custom-metrics adapter). */
