@@ -30,7 +30,8 @@ describe('one trace from an upvote to the WebSocket push', () => {
   beforeAll(async () => {
     const dbUrl = await createDatabase('appapi_trace', { replication: true });
     up = await startAppUp({
-      prefix: 'trace', args: ['--json', '--console-port', '0'],
+      // A name of its own: its cdc slot must not meet e2e.test.ts's, on the same server at the same time.
+      prefix: 'trace', name: 'app-api-traced', args: ['--json', '--console-port', '0'],
       env: { ...process.env, DATABASE_URL: dbUrl, NO_COLOR: '1', ARCHIPELAGO_SUPERVISOR: JSON.stringify({ pollingMs: 500 }) },
     });
     consoleUrl = await up.until('the console URL', () => /console: (http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(up.output())?.[1], 180_000);

@@ -34,9 +34,13 @@ describe('postgres broker: releaseHolder', () => {
     const holder = `rh-${id}:${child.proc.pid}`;
     // The consumer's claim sessions (it polls at least every second), frozen so that the next
     // claim it sends waits unread in the server's socket, as one sent just before a SIGKILL does.
-    await sleep(300);
-    const pids = (await db.query<{ pid: number }>(
-      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'archipelago-consumer%' AND state = 'idle'`)).rows.map((r) => r.pid);
+    // Polled, not slept for: on a busy machine the consumer opens its sessions late.
+    let pids: number[] = [];
+    for (let i = 0; i < 100 && pids.length === 0; i++) {
+      await sleep(100);
+      pids = (await db.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'archipelago-consumer%' AND state = 'idle'`)).rows.map((r) => r.pid);
+    }
     expect(pids.length).toBeGreaterThan(0);
     const thaw = () => { for (const pid of pids) { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } } };
     try {

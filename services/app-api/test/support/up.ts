@@ -16,13 +16,17 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** A config of its own folder (control socket, outbox) and ports, over the service's real units; returns its path. */
-export function writeAppConfig(dir: string, apiPort: number, livePort: number): string {
+/**
+ * A config of its own folder (control socket, outbox) and ports, over the service's real units;
+ * returns its path. `name` renames the service: replication slots are named after the service and
+ * belong to the whole server, so end-to-end files running at once need names of their own.
+ */
+export function writeAppConfig(dir: string, apiPort: number, livePort: number, name?: string): string {
   const configPath = path.join(dir, 'archipelago.config.ts');
   writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }\n');
   writeFileSync(configPath, `import base from ${JSON.stringify(path.join(SERVICE_ROOT, 'archipelago.config.ts'))};
 const root = ${JSON.stringify(SERVICE_ROOT)};
-export default { ...base, migrations: root + '/migrations', units: base.units.map((u: any) => ({
+export default { ...base, ${name ? `name: ${JSON.stringify(name)}, ` : ''}migrations: root + '/migrations', units: base.units.map((u: any) => ({
   ...u, ...(u.entry ? { entry: root + '/' + u.entry } : {}),
   ...(u.kind === 'api' ? { port: ${apiPort} } : u.kind === 'realtime' ? { port: ${livePort} } : {}),
 })) };
@@ -44,12 +48,12 @@ export interface AppUp {
   stop(): Promise<void>;
 }
 
-export async function startAppUp(opts: { prefix: string; args: readonly string[]; env: NodeJS.ProcessEnv }): Promise<AppUp> {
+export async function startAppUp(opts: { prefix: string; args: readonly string[]; env: NodeJS.ProcessEnv; name?: string }): Promise<AppUp> {
   // Inside the repository (children resolve tsx from their working directory), ignored by git.
   mkdirSync(path.join(SERVICE_ROOT, '.archipelago'), { recursive: true });
   const dir = mkdtempSync(path.join(SERVICE_ROOT, '.archipelago', `${opts.prefix}-`));
   const [apiPort, livePort] = [await freePort(), await freePort()];
-  const configPath = writeAppConfig(dir, apiPort, livePort);
+  const configPath = writeAppConfig(dir, apiPort, livePort, opts.name);
   const child = spawn(process.execPath, [ARCHIPELAGO_BIN, 'up', '--config', configPath, ...opts.args], { env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   child.stdout!.on('data', (d) => { output += d; });
