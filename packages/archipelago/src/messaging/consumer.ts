@@ -1,6 +1,7 @@
 // The consume loop every broker shares: fetch up to the free concurrency, run handlers, settle
 // each outcome, and on stop drain within the grace period and release what is left. A slot is
 // free only once its handler's promise has settled, so `concurrency` bounds what really runs.
+import { setMaxListeners } from 'node:events';
 import type { ConsumerHandle, HandlerOutcome, RawDelivery, SubscriptionSpec } from './broker.js';
 import { Bell, sleep } from './common.js';
 
@@ -22,7 +23,12 @@ export type RawHandler = (d: RawDelivery, signal: AbortSignal) => Promise<Handle
 
 export function runConsumer<M>(spec: SubscriptionSpec, source: MessageSource<M>, handler: RawHandler, warn: Warn): ConsumerHandle {
   const held = new Set<M>();
-  const signals = new Map<M, AbortController>();
+  // One signal for every delivery: it aborts only when a drain's grace runs out, and then for all
+  // that still run (each is released), so a controller per delivery would buy nothing.
+  const cut = new AbortController();
+  // Each running delivery that reads its signal listens on this one: up to `concurrency` listeners
+  // are expected, not a leak to warn about.
+  setMaxListeners(Math.max(10, spec.concurrency + 1), cut.signal);
   let maxInFlight = 0;
   const released = new Set<M>();
   const slot = new Bell();
@@ -32,10 +38,8 @@ export function runConsumer<M>(spec: SubscriptionSpec, source: MessageSource<M>,
 
   const handle = async (m: M) => {
     let outcome: HandlerOutcome;
-    const ac = new AbortController();
-    signals.set(m, ac);
     try {
-      outcome = await handler(source.delivery(m), ac.signal);
+      outcome = await handler(source.delivery(m), cut.signal);
     } catch (e) {
       outcome = { ok: false, error: e instanceof Error ? e.message : String(e) };
     }
@@ -47,7 +51,6 @@ export function runConsumer<M>(spec: SubscriptionSpec, source: MessageSource<M>,
       }
     }
     held.delete(m);
-    signals.delete(m);
     released.delete(m);
     slot.ring();
     if (held.size === 0) idle.ring();
@@ -89,7 +92,8 @@ export function runConsumer<M>(spec: SubscriptionSpec, source: MessageSource<M>,
         const until = Date.now() + graceMs;
         while (held.size > 0 && Date.now() < until) await idle.wait(Math.max(1, Math.min(100, until - Date.now())));
         const left = [...held].filter((m) => !released.has(m));
-        for (const m of left) { released.add(m); signals.get(m)?.abort(new Error(`subscription "${spec.name}": the drain's grace ran out`)); }
+        for (const m of left) released.add(m);
+        if (left.length) cut.abort(new Error(`subscription "${spec.name}": the drain's grace ran out`));
         if (left.length) await source.release(left).catch((e) => warn(`subscription "${spec.name}": releasing messages failed; they will be redelivered after their lease`, e));
         await source.closed?.().catch((e) => warn(`subscription "${spec.name}": closing the consumer failed`, e));
         return { cut: left.length };

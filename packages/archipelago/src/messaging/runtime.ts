@@ -63,27 +63,40 @@ export async function runDelivery(def: SubscriptionDefinition, spec: Pick<Subscr
 
 async function handle(def: SubscriptionDefinition, spec: Pick<SubscriptionSpec, 'deadlineMs'>, raw: RawDelivery, message: unknown, ctx: UnitContext, drain?: AbortSignal, onOverrun?: (o: Overrun) => void): Promise<HandlerOutcome> {
   const times = deliveryTimes(spec);
-  const ac = new AbortController();
-  const onDrain = () => ac.abort(drain!.reason);
-  if (drain?.aborted) onDrain(); else drain?.addEventListener('abort', onDrain, { once: true });
-  const delivery: Delivery<unknown> = {
-    message, id: raw.id, attempt: raw.attempt, publishedAt: raw.publishedAt, topic: raw.topic, subscription: raw.subscription, signal: ac.signal,
+  // The delivery's signal is made only when the handler reads it: most handlers never do, and an
+  // AbortController (with its listener on the drain signal) per delivery is a sizeable share of a
+  // delivery's CPU. Made late, it starts aborted if the deadline or the drain came first.
+  let ac: AbortController | undefined;
+  /** Set when the deadline passes: the signal's reason, the drain's when the drain came first. */
+  let late: unknown;
+  const onDrain = () => ac!.abort(drain!.reason);
+  const signal = () => {
+    if (ac) return ac.signal;
+    ac = new AbortController();
+    if (late !== undefined) ac.abort(late);
+    else if (drain?.aborted) ac.abort(drain.reason);
+    else drain?.addEventListener('abort', onDrain, { once: true });
+    return ac.signal;
   };
-  let late = false;
+  const delivery: Delivery<unknown> = {
+    message, id: raw.id, attempt: raw.attempt, publishedAt: raw.publishedAt, topic: raw.topic, subscription: raw.subscription, get signal() { return signal(); },
+  };
+  let overrun: ReturnType<typeof setTimeout> | undefined;
+  // One timer per delivery: the overrun timer is armed only once the deadline has passed.
   const deadline = setTimeout(() => {
-    late = true;
-    ac.abort(new ArchipelagoError('ARCH_E_DEADLINE', `handler of subscription "${def.name}" ran past its deadline of ${times.deadlineMs} ms`));
+    late = drain?.aborted ? drain.reason : new ArchipelagoError('ARCH_E_DEADLINE', `handler of subscription "${def.name}" ran past its deadline of ${times.deadlineMs} ms`);
+    ac?.abort(late);
+    overrun = setTimeout(() => onOverrun?.({ subscription: raw.subscription, id: raw.id, attempt: raw.attempt, deadlineMs: times.deadlineMs, overrunMs: times.overrunMs }), times.overrunMs - times.deadlineMs);
   }, times.deadlineMs);
-  const overrun = setTimeout(() => onOverrun?.({ subscription: raw.subscription, id: raw.id, attempt: raw.attempt, deadlineMs: times.deadlineMs, overrunMs: times.overrunMs }), times.overrunMs);
   try {
     await def.handler(delivery, ctx);
-    return late ? { ok: false, error: errorText(ac.signal.reason) } : { ok: true };
+    return late !== undefined ? { ok: false, error: errorText(late) } : { ok: true };
   } catch (e) {
-    return { ok: false, error: errorText(late ? ac.signal.reason : e) };
+    return { ok: false, error: errorText(late !== undefined ? late : e) };
   } finally {
     clearTimeout(deadline);
-    clearTimeout(overrun);
-    drain?.removeEventListener('abort', onDrain);
+    if (overrun) clearTimeout(overrun);
+    if (ac) drain?.removeEventListener('abort', onDrain);
   }
 }
 

@@ -72,4 +72,41 @@ describe('createMessaging', () => {
     expect(h.inFlight).toBe(0);
     expect((await broker.stats('b')).backlog).toBe(0);
   });
+  it('hands a handler that reads its signal only after the deadline an already aborted signal with ARCH_E_DEADLINE', async () => {
+    const broker = createMemoryBroker();
+    const m = createMessaging(broker, { unit: 'u', logger });
+    const seen: { aborted: boolean; reason: unknown }[] = [];
+    const h = await m.startSubscriptions([subscribe(T, 'late-reader', async (d) => {
+      await new Promise((r) => setTimeout(r, 120));
+      seen.push({ aborted: d.signal.aborted, reason: d.signal.reason });
+    }, { deadline: '50ms', maxAttempts: 1 })], {} as UnitContext);
+    await m.publish(T, { n: 1 });
+    await until(async () => (await broker.stats('late-reader')).deadLetters === 1);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.aborted).toBe(true);
+    expect(seen[0]!.reason).toMatchObject({ code: 'ARCH_E_DEADLINE' });
+    expect((await broker.deadLetters.list('late-reader'))[0]!.error).toContain('ARCH_E_DEADLINE');
+    await h.stop(10);
+  });
+
+  it('aborts the signal of every handler still running when a drain\'s grace runs out, without a listener-leak warning at high concurrency', async () => {
+    const broker = createMemoryBroker();
+    const m = createMessaging(broker, { unit: 'u', logger });
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const signals: AbortSignal[] = [];
+      const h = await m.startSubscriptions([subscribe(T, 'wide', (d) => { signals.push(d.signal); return new Promise<void>(() => {}); }, { concurrency: 30 })], {} as UnitContext);
+      await m.publishMany(T, Array.from({ length: 30 }, (_, n) => ({ n })));
+      await until(() => signals.length === 30);
+      expect(signals.some((s) => s.aborted)).toBe(false);
+      expect(await h.stop(20)).toEqual({ cut: 30 });
+      expect(signals.every((s) => s.aborted)).toBe(true);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });

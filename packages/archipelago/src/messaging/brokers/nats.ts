@@ -42,6 +42,9 @@ interface DirectGet { getMessage(stream: string, q: { seq: number; next_by_subj:
 
 interface Described { topic: string; unit: string; subscription: string }
 
+/** One message to publish; `topic` when the batch does not share one. */
+interface PublishItem { topic?: string; id: string; payload: unknown; publishedAt: Date; headers?: MessageHeaders; only?: string }
+
 export function createNatsBroker(opts: NatsBrokerOptions): Broker {
   const warn: Warn = opts.warn ?? (() => {});
   const holder = opts.holder ?? defaultHolder();
@@ -96,13 +99,19 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
     relay = await startOutboxRelay({ pool, databaseUrl: opts.databaseUrl, warn, publishAll });
   })().catch((e: unknown) => { initialised = undefined; void nc?.close(); nc = undefined; throw e; }));
 
-  /** Publishes in order with a window of unacknowledged publishes; resolves when all are stored. */
-  const publishAll = async (items: { topic: string; id: string; payload: unknown; publishedAt: Date; headers?: MessageHeaders; only?: string }[]) => {
+  /**
+   * Publishes in order with a window of unacknowledged publishes; resolves when all are stored.
+   * `topic` names the topic of every item when they share one (a plain publish).
+   */
+  const publishAll = async (items: readonly PublishItem[], topic?: string) => {
+    const subject = topic === undefined ? undefined : topicSubject(topic);
     for (let i = 0; i < items.length; i += PUBLISH_WINDOW) {
-      await Promise.all(items.slice(i, i + PUBLISH_WINDOW).map((m) =>
-        js.publish(topicSubject(m.topic), jc.encode(m.payload ?? null), {
-          msgID: m.only ? `${m.id}:${m.only}:${Date.now()}` : m.id, headers: messageHeadersFor(m.topic, m, m.only), timeout: PUBLISH_TIMEOUT_MS,
-        })));
+      await Promise.all(items.slice(i, i + PUBLISH_WINDOW).map((m) => {
+        const t = topic ?? m.topic!;
+        // A replay's id is new to JetStream's deduplication window, or the copy would be dropped.
+        const msgId = m.only ? `${m.id}:${m.only}:${Date.now()}` : m.id;
+        return js.publish(subject ?? topicSubject(t), jc.encode(m.payload ?? null), { headers: messageHeadersFor(t, m, m.only, msgId), timeout: PUBLISH_TIMEOUT_MS });
+      }));
     }
   };
 
@@ -174,7 +183,7 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
         return;
       }
       try {
-        await publishAll(messages.map((m) => ({ topic, ...m })));
+        await publishAll(messages, topic);
       } catch (e) {
         throw brokerErrors.failed(`publishing to topic "${topic}"`, e);
       }
