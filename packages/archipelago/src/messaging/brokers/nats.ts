@@ -16,6 +16,7 @@ import { deadLetter, deadLetterStore, type DeadLetterRow } from './dead-letters.
 import { ackWaitMs, consumeJetStream } from './nats-consumer.js';
 import { H_PUBLISHED, jc, messageHeadersFor } from './nats-headers.js';
 import { startOutboxRelay, type OutboxRelay } from './nats-outbox.js';
+import { jetStreamPublisher, type Publisher } from './nats-publisher.js';
 import * as sql from './nats-sql.js';
 import { durableName } from '../names.js';
 
@@ -67,6 +68,7 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
   let nc: NatsConnection | undefined;
   let js: JetStreamClient;
   let jsm: JetStreamManager;
+  let publisher: Publisher;
   let relay: OutboxRelay | undefined;
   let closed = false;
   let initialised: Promise<void> | undefined;
@@ -82,6 +84,7 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
     }
     jsm = await nc.jetstreamManager();
     js = nc.jetstream();
+    publisher = jetStreamPublisher(nc);
     try {
       await jsm.streams.info(stream);
     } catch {
@@ -106,12 +109,12 @@ export function createNatsBroker(opts: NatsBrokerOptions): Broker {
   const publishAll = async (items: readonly PublishItem[], topic?: string) => {
     const subject = topic === undefined ? undefined : topicSubject(topic);
     for (let i = 0; i < items.length; i += PUBLISH_WINDOW) {
-      await Promise.all(items.slice(i, i + PUBLISH_WINDOW).map((m) => {
+      await publisher.publish(items.slice(i, i + PUBLISH_WINDOW).map((m) => {
         const t = topic ?? m.topic!;
         // A replay's id is new to JetStream's deduplication window, or the copy would be dropped.
         const msgId = m.only ? `${m.id}:${m.only}:${Date.now()}` : m.id;
-        return js.publish(subject ?? topicSubject(t), jc.encode(m.payload ?? null), { headers: messageHeadersFor(t, m, m.only, msgId), timeout: PUBLISH_TIMEOUT_MS });
-      }));
+        return { subject: subject ?? topicSubject(t), data: jc.encode(m.payload ?? null), headers: messageHeadersFor(t, m, m.only, msgId) };
+      }), PUBLISH_TIMEOUT_MS);
     }
   };
 
