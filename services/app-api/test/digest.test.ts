@@ -240,6 +240,33 @@ describe('digest outbox', () => {
       expect(m.text).toBe(`text ${id}\n`.repeat(200));
     }
   });
+
+  it('reuses its encoding buffers without mixing chunks: at once, one after another, small and large, non-ASCII', async () => {
+    const dir = path.join(tmp, 'reuse');
+    const outbox = outboxTransport(dir);
+    const chunk = (n: number, size: number, lines: number) => Array.from({ length: size }, (_, i) => ({
+      from: 'd@x.test', to: `Zoë ${n}-${i} <u${n}-${i}@x.test>`, subject: `ünï ${n}-${i}`, messageId: `r-${n}-${i}@x.test`,
+      text: `tëxt ${n}-${i} ✓\n`.repeat(lines), html: `<p>${n}-${i}</p>`,
+    }));
+    // Two chunks at once (two buffers), then a chunk that outgrows 1 MiB, then small ones reusing them.
+    await Promise.all([outbox.sendAll(chunk(0, 50, 20), 'reuse'), outbox.sendAll(chunk(1, 50, 20), 'reuse')]);
+    await outbox.sendAll(chunk(2, 100, 600), 'reuse');
+    await outbox.sendAll(chunk(3, 3, 1), 'reuse');
+    await Promise.all([outbox.sendAll(chunk(4, 2, 1), 'reuse'), outbox.sendAll(chunk(5, 1, 1), 'reuse')]);
+    const entries = readFileSync(path.join(dir, 'reuse.mbox'), 'utf8').split(/^From app-api@localhost /m).filter(Boolean);
+    expect(entries).toHaveLength(206);
+    const seen = new Set<string>();
+    for (const e of entries) {
+      const m = await simpleParser(e.slice(e.indexOf('\n') + 1));
+      const id = /^<r-(\d+)-(\d+)@x\.test>$/.exec(m.messageId ?? '');
+      expect(id, e.slice(0, 200)).not.toBeNull();
+      const [n, i] = [id![1], id![2]];
+      expect(m.subject).toBe(`ünï ${n}-${i}`);
+      expect(m.text).toBe(`tëxt ${n}-${i} ✓\n`.repeat(n === '2' ? 600 : n === '0' || n === '1' ? 20 : 1));
+      seen.add(`${n}-${i}`);
+    }
+    expect(seen.size).toBe(206);
+  });
 });
 
 describe('digest cleanup', () => {
