@@ -128,7 +128,7 @@ async function once(ws: Workspace, size: Size, k: number): Promise<Run> {
       timeline.push({ s: Math.round((Date.now() - t0) / 100) / 10, replicas: u?.replicas.ready ?? -1, backlog });
       const cronDone = s?.units.find((x) => x.name === 'weekly-digest')?.cron?.last?.finishedAt != null;
       if ((cronDone && backlog === 0) || timeline.length % 10 === 0) {
-        recorded = Number((await pool.query(`SELECT count(*) FROM digest_sends WHERE status IN ('sent', 'empty')`)).rows[0].count);
+        recorded = Number((await pool.query(`SELECT count(*) FROM digest_outcomes WHERE status IN ('sent', 'empty')`)).rows[0].count);
       }
     }
     const cpu1 = { node: treeCpuUs(sup.pid!), pg: treeCpuUs(pgPid) };
@@ -137,7 +137,7 @@ async function once(ws: Workspace, size: Size, k: number): Promise<Run> {
       `SELECT extract(epoch FROM max(coalesce(sent_at, claimed_at))) * 1000 AS ms, extract(epoch FROM min(sent_at)) * 1000 AS first,
               count(*) FILTER (WHERE status = 'sent') AS sent,
               count(*) FILTER (WHERE status = 'empty') AS empty, count(*) FILTER (WHERE status NOT IN ('sent', 'empty')) AS other,
-              count(DISTINCT user_id) AS users FROM digest_sends`);
+              count(DISTINCT user_id) AS users FROM digest_outcomes`);
     const seconds = (Number(last!.ms) - t0) / 1000;
     const firstSend = (Number(last!.first) - t0) / 1000;
     const sent = Number(last!.sent);

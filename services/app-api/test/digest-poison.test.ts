@@ -62,9 +62,9 @@ describe('digest poison data', () => {
     expect(recipients.sort()).toEqual(readers.map((_, i) => `reader${i}@example.com`).sort());
 
     // The query the README gives for digests that were not sent.
-    const failed = (await ctx.db.query(`SELECT user_id::text, week, error FROM digest_sends WHERE status = 'failed'`)).rows;
+    const failed = (await ctx.db.query(`SELECT user_id::text, week, error FROM digest_outcomes WHERE status = 'failed'`)).rows;
     expect(failed).toEqual([{ user_id: poisoned, week: '2026-W45', error: 'To contains a line break' }]);
-    const sent = (await ctx.db.query(`SELECT count(*)::int AS n FROM digest_sends WHERE week = '2026-W45' AND status = 'sent'`)).rows[0].n;
+    const sent = (await ctx.db.query(`SELECT count(*)::int AS n FROM digest_outcomes WHERE week = '2026-W45' AND status = 'sent'`)).rows[0].n;
     expect(sent).toBe(6);
 
     // A redelivery of the batch sends nobody twice and does not retry the poisoned user.

@@ -130,10 +130,17 @@ describe('digest sending', () => {
     expect(toBob.html).toContain('Post a2 &lt;b&gt;');
     expect(toBob.all).not.toContain('Post marked');
     expect(toBob.all).not.toContain('Post b1');
-    const sends = (await ctx.db.query(`SELECT user_id::text, status FROM digest_sends WHERE week = '2026-W40' ORDER BY user_id`)).rows;
+    const sends = (await ctx.db.query(`SELECT user_id::text, status FROM digest_outcomes WHERE week = '2026-W40' ORDER BY user_id`)).rows;
     expect(sends).toEqual([{ user_id: ids.alice, status: 'sent' }, { user_id: ids.bob, status: 'sent' }, { user_id: ids.dora, status: 'empty' }]);
-    const { rows: [bobSend] } = await ctx.db.query(`SELECT message_id FROM digest_sends WHERE week = '2026-W40' AND user_id = $1`, [ids.bob]);
+    const { rows: [bobSend] } = await ctx.db.query(`SELECT message_id FROM digest_outcomes WHERE week = '2026-W40' AND user_id = $1`, [ids.bob]);
     expect(`<${bobSend.message_id}>`).toBe(toBob.messageId);
+    // Each claim row is written once: one chunk row marks the chunk sent, where a mark per user
+    // made a second version of every claim (and its WAL).
+    const written = (await ctx.db.query(`SELECT d.xmin::text AS claim, c.xmin::text AS mark, d.status, d.sent_at FROM digest_sends d JOIN digest_chunks c ON c.id = d.chunk WHERE d.week = '2026-W40' AND d.status = 'sending'`)).rows;
+    expect(written).toHaveLength(2);
+    expect(new Set(written.map((r) => r.claim)).size).toBe(1);
+    expect(written.every((r) => r.claim !== r.mark && r.sent_at === null)).toBe(true);
+    expect((await ctx.db.query(`SELECT count(*)::int AS n FROM digest_chunks WHERE week = '2026-W40'`)).rows[0].n).toBe(1);
   });
 
   it('delivers the same digests through SMTP, retries a refused connection, and never sends twice', async () => {
@@ -194,7 +201,7 @@ describe('digest sending', () => {
       // In id order: alice is delivered, bob is refused after DATA — the server may have stored it, so
       // bob is not retried — and tokyo was never tried.
       await expect(handleBatch(delivery(batch), ctx, smtp)).rejects.toMatchObject({ delivered: 1, beforeDelivery: false });
-      const rows = async () => (await ctx.db.query(`SELECT user_id::text, status FROM digest_sends WHERE week = '2026-W42' ORDER BY user_id`)).rows;
+      const rows = async () => (await ctx.db.query(`SELECT user_id::text, status FROM digest_outcomes WHERE week = '2026-W42' ORDER BY user_id`)).rows;
       expect(await rows()).toEqual([{ user_id: ids.alice, status: 'sent' }, { user_id: ids.bob, status: 'failed' }]);
       refuse = '';
       expect(await handleBatch(delivery(batch, 2), ctx, smtp)).toEqual({ sent: 1, empty: 0, skipped: 2, failed: 0 });
@@ -233,6 +240,33 @@ describe('digest outbox', () => {
       expect(m.text).toBe(`text ${id}\n`.repeat(200));
     }
   });
+
+  it('reuses its encoding buffers without mixing chunks: at once, one after another, small and large, non-ASCII', async () => {
+    const dir = path.join(tmp, 'reuse');
+    const outbox = outboxTransport(dir);
+    const chunk = (n: number, size: number, lines: number) => Array.from({ length: size }, (_, i) => ({
+      from: 'd@x.test', to: `Zoë ${n}-${i} <u${n}-${i}@x.test>`, subject: `ünï ${n}-${i}`, messageId: `r-${n}-${i}@x.test`,
+      text: `tëxt ${n}-${i} ✓\n`.repeat(lines), html: `<p>${n}-${i}</p>`,
+    }));
+    // Two chunks at once (two buffers), then a chunk that outgrows 1 MiB, then small ones reusing them.
+    await Promise.all([outbox.sendAll(chunk(0, 50, 20), 'reuse'), outbox.sendAll(chunk(1, 50, 20), 'reuse')]);
+    await outbox.sendAll(chunk(2, 100, 600), 'reuse');
+    await outbox.sendAll(chunk(3, 3, 1), 'reuse');
+    await Promise.all([outbox.sendAll(chunk(4, 2, 1), 'reuse'), outbox.sendAll(chunk(5, 1, 1), 'reuse')]);
+    const entries = readFileSync(path.join(dir, 'reuse.mbox'), 'utf8').split(/^From app-api@localhost /m).filter(Boolean);
+    expect(entries).toHaveLength(206);
+    const seen = new Set<string>();
+    for (const e of entries) {
+      const m = await simpleParser(e.slice(e.indexOf('\n') + 1));
+      const id = /^<r-(\d+)-(\d+)@x\.test>$/.exec(m.messageId ?? '');
+      expect(id, e.slice(0, 200)).not.toBeNull();
+      const [n, i] = [id![1], id![2]];
+      expect(m.subject).toBe(`ünï ${n}-${i}`);
+      expect(m.text).toBe(`tëxt ${n}-${i} ✓\n`.repeat(n === '2' ? 600 : n === '0' || n === '1' ? 20 : 1));
+      seen.add(`${n}-${i}`);
+    }
+    expect(seen.size).toBe(206);
+  });
 });
 
 describe('digest cleanup', () => {
@@ -243,6 +277,10 @@ describe('digest cleanup', () => {
     await ctx.db.query(sql);
     const { rows } = await ctx.db.query(`SELECT user_id::text, week FROM digest_sends WHERE week IN ('2026-W01', '2026-W02')`);
     expect(rows).toEqual([{ user_id: ids.bob, week: '2026-W02' }]);
+    const [, chunks] = CLEANUP.find(([what]) => what === 'digest_chunks')!;
+    await ctx.db.query(`INSERT INTO digest_chunks (id, week, sent_at) VALUES (gen_random_uuid(), '2026-W01', now() - interval '91 days'), (gen_random_uuid(), '2026-W02', now() - interval '80 days')`);
+    await ctx.db.query(chunks);
+    expect((await ctx.db.query(`SELECT week FROM digest_chunks WHERE week IN ('2026-W01', '2026-W02')`)).rows).toEqual([{ week: '2026-W02' }]);
   });
 });
 

@@ -1,13 +1,15 @@
 // Priority reaches the database too. `priority: background` lowers a unit's processes (spawn.ts),
 // but its queries run in PostgreSQL backends at the server's own priority, where a digest storm
 // competes with the API's queries on equal terms. For an embedded PostgreSQL (started by this
-// supervisor, on this machine) each unit's backends get the unit's nice value as well: the
-// backends are found by the application name every replica's pool sets (`<service>/<replica>`).
+// supervisor, on this machine) each unit's backends get the unit's nice value (and a background
+// unit's, SCHED_IDLE) as well: the backends are found by the application name every replica's
+// pool sets (`<service>/<replica>`).
 // A server we did not start (DATABASE_URL) is left alone.
 import os from 'node:os';
 import pg from 'pg';
 import type { ResolvedService, ResolvedUnit } from '../service/types.js';
 import { NICE } from './spawn.js';
+import { setIdleScheduling } from './sched.js';
 
 /** The unit a replica id (`<unit>-<n>`, or `<unit>-<n>-<run>` for tasks) belongs to. */
 function unitOfReplica(service: ResolvedService, replica: string): ResolvedUnit | undefined {
@@ -37,6 +39,9 @@ export async function applyBackendPriorities(db: pg.ClientBase | pg.Pool, servic
       os.setPriority(pid, Math.min(19, base + nice));
       changed++;
     } catch { /* the backend ended, or belongs to a user we may not renice: best effort */ }
+    // As for the unit's own processes (sched.ts). A backend is one thread. A SCHED_IDLE backend
+    // holding a lock another backend waits for still runs: the waiter sleeps, so the CPU is free.
+    if (unit?.priority === 'background') await setIdleScheduling(pid, { threads: false });
   }
   for (const pid of done.keys()) if (!seen.has(pid)) done.delete(pid);
   return changed;

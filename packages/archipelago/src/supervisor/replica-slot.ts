@@ -6,6 +6,7 @@ import { isReplicaMessage, type ReplicaMessage } from '../units/ipc.js';
 import { holderId } from '../messaging/common.js';
 import type { LogMux } from './logs.js';
 import { backoffDelay, probe, type Tuning } from './probes.js';
+import { schedStat, starved, type SchedReading } from './sched.js';
 import { forkUnit, signal, terminate, exited } from './spawn.js';
 import type { ReplicaStatus, SupervisorState } from './state.js';
 import { HEALTH_PATHS } from '../contracts.js';
@@ -22,6 +23,9 @@ export interface ReplicaContext {
   /** Ends the leases a gone replica process held (its holder id), so its messages are redelivered now. */
   releaseLeases?: (holder: string) => Promise<number>;
 }
+
+/** Missed liveness probes (per failure of the threshold) not counted while the machine starves a replica. */
+const STARVED_ALLOWANCE = 3;
 
 export class ReplicaSlot {
   readonly status: ReplicaStatus;
@@ -43,6 +47,8 @@ export class ReplicaSlot {
   }
 
   get pid(): number | undefined { return this.worker?.process.pid; }
+  /** Whether the busy-machine note was logged for this replica (once is enough). */
+  private starvedNoted = false;
   get busy(): number { return this.status.inFlight + this.status.connections; }
   get live(): boolean { return this.worker !== undefined && !exited(this.worker); }
 
@@ -145,20 +151,38 @@ export class ReplicaSlot {
     }, delay);
   }
 
-  private livenessProbe(gen: number, failures: number): void {
+  private livenessProbe(gen: number, failures: number, since = this.cpuWait(), uncounted = 0): void {
     const p = this.ctx.tuning.probes;
     this.later(async () => {
       if (gen !== this.generation || this.removing || this.status.adminPort === null) return;
       if (this.status.state === 'draining') return;
       const ok = await probe(this.status.adminPort, this.paths().liveness, p.timeoutMs);
       if (gen !== this.generation || this.removing) return;
+      const now = this.cpuWait();
+      // A replica that spent most of the period waiting for a CPU (a busy machine, a background
+      // unit under SCHED_IDLE) did not answer because it was not run, not because it is stuck: the
+      // failure is not counted. A stuck replica (a busy loop, a deadlock) gets the CPU it asks for,
+      // and one stuck on a machine that busy is still restarted after three times the usual
+      // failures in a row.
+      if (!ok && starved(since, now) && uncounted < STARVED_ALLOWANCE * p.livenessFailureThreshold) {
+        if (!this.starvedNoted) this.ctx.logs.info(`${this.status.id} missed a liveness probe while waiting for a CPU most of the period (a busy machine); not counted`, { unit: this.ctx.unit.name });
+        this.starvedNoted = true;
+        this.livenessProbe(gen, failures, now, uncounted + 1);
+        return;
+      }
       if (!ok && failures + 1 >= p.livenessFailureThreshold) {
         this.ctx.logs.warn(`${this.status.id} failed its liveness probe ${failures + 1} times in a row; restarting it`, { unit: this.ctx.unit.name });
         this.kill('liveness probe failed');
         return;
       }
-      this.livenessProbe(gen, ok ? 0 : failures + 1);
+      this.livenessProbe(gen, ok ? 0 : failures + 1, now, ok ? 0 : uncounted);
     }, p.livenessPeriodMs);
+  }
+
+  /** The replica's main thread's run and wait times so far (sched.ts). */
+  private cpuWait(): SchedReading | null {
+    const pid = this.pid;
+    return pid === undefined ? null : schedStat(pid);
   }
 
   /**

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedService, ResolvedUnit, Priority } from '../service/types.js';
 import { localUnitEnv } from './env.js';
+import { setIdleScheduling } from './sched.js';
 
 /**
  * The `archipelago` executable that children run. No loader flags: the launcher picks the sources
@@ -69,6 +70,8 @@ export function forkUnit(opts: SpawnOptions): Worker {
   if (pid !== undefined && nice > 0) {
     // Relative to our own: a supervisor started under `nice` keeps its units' ordering.
     try { os.setPriority(pid, Math.min(19, os.getPriority() + nice)); } catch { /* lowering priority is best effort */ }
+    // Background units also run only on CPU time nothing else wants (sched.ts says why).
+    if (opts.unit.priority === 'background') void setIdleScheduling(pid);
   }
   // A child that dies before we listen must not crash us with an unhandled 'error'.
   worker.on('error', () => {});

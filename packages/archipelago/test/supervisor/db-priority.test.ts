@@ -1,11 +1,13 @@
 // A background unit's PostgreSQL backends get the unit's nice value (on a server on this machine):
-// its queries no longer compete with the API's on equal terms. The API's backends are left alone.
+// and SCHED_IDLE: its queries no longer compete with the API's on equal terms. The API's backends
+// are left alone.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveService } from '../../src/service/validate.js';
 import { applyBackendPriorities } from '../../src/supervisor/db-priority.js';
+import { schedulingPolicy } from '../../src/supervisor/sched.js';
 import { createTestDatabase } from '../support/db.js';
 
 /** The nice value of a process, from /proc (field 19 of stat). */
@@ -42,6 +44,10 @@ describe('database priorities', () => {
     expect(niceOf(mailer)).not.toBe(niceOf(mail));
     expect(niceOf(web)).toBe(before.web);
     expect(niceOf(other)).toBe(before.other);
+    // A background unit's backends also run under SCHED_IDLE (sched.ts); the others keep the default.
+    expect(await schedulingPolicy(mail)).toBe('SCHED_IDLE');
+    expect(await schedulingPolicy(mailer)).toBe('SCHED_OTHER');
+    expect(await schedulingPolicy(web)).toBe('SCHED_OTHER');
     // Once per backend.
     expect(await applyBackendPriorities(admin, service, done)).toBe(0);
   });

@@ -1,4 +1,5 @@
 // The weekly digest: who gets one this week, what is in it, and sending it at most once.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Queryable } from 'archipelago-toolkit';
 import { mailProblem, type Mail } from './mime.js';
@@ -111,7 +112,7 @@ export const digestMessageId = (userId: string, week: string): string => `digest
 /**
  * Sends each user's digest for `week` at most once. The (user, week) rows of the chunk are claimed
  * and committed in one statement before anything is sent, so a retry or a second replica finds
- * them and skips; the sent ones are marked in one statement after the transport took them. A
+ * them and skips; once the transport took them, one `digest_chunks` row marks the chunk sent. A
  * failure known to happen before delivery releases the failing user's claim and those not yet
  * attempted (the retry sends them); an ambiguous failure marks the failing user `failed` — a missed
  * digest over a duplicate one. A crash between claim and mark leaves at most one chunk `sending`.
@@ -119,21 +120,24 @@ export const digestMessageId = (userId: string, week: string): string => `digest
 export async function sendDigests(db: Queryable, transport: Transport, digests: readonly { user: Recipient; posts: DigestPost[] }[], week: string, opts: SendOptions): Promise<Record<SendOutcome, number>> {
   const counts: Record<SendOutcome, number> = { sent: 0, empty: 0, skipped: 0, failed: 0 };
   if (!digests.length) return counts;
-  // Named statements: planned once per connection, not once per chunk.
-  const { rows } = await db.query<{ user_id: string }>({
+  // Named statements: planned once per connection, not once per chunk. The claim answers with the
+  // users it could not claim (usually none) in one row, rather than a row per claimed user.
+  const chunk = randomUUID();
+  const { rows: [claim] } = await db.query<{ skipped: string[] }>({
     name: 'digest-claim',
-    text: `INSERT INTO digest_sends (user_id, week, status, post_ids)
-     SELECT u.id, $2, CASE WHEN u.posts = '' THEN 'empty' ELSE 'sending' END, string_to_array(u.posts, ',')::bigint[]
-       FROM unnest($1::bigint[], $3::text[]) AS u(id, posts)
-     ON CONFLICT DO NOTHING RETURNING user_id::text`,
-    values: [digests.map((d) => d.user.id), week, digests.map((d) => d.posts.map((p) => p.id).join(','))],
+    text: `WITH claimed AS (
+       INSERT INTO digest_sends (user_id, week, status, chunk)
+       SELECT u.id, $2, CASE WHEN u.empty THEN 'empty' ELSE 'sending' END, $4 FROM unnest($1::bigint[], $3::boolean[]) AS u(id, empty)
+       ON CONFLICT DO NOTHING RETURNING user_id)
+     SELECT array(SELECT u.id::text FROM unnest($1::bigint[]) AS u(id) WHERE u.id NOT IN (SELECT user_id FROM claimed)) AS skipped`,
+    values: [digests.map((d) => d.user.id), week, digests.map((d) => d.posts.length === 0), chunk],
   });
-  const claimed = new Set(rows.map((r) => r.user_id));
+  const skipped = new Set(claim?.skipped ?? []);
   const toSend: { user: Recipient; posts: DigestPost[] }[] = [];
   const mails: Mail[] = [];
   const poisoned: { id: string; reason: string }[] = [];
   for (const d of digests) {
-    if (!claimed.has(d.user.id)) counts.skipped++;
+    if (skipped.has(d.user.id)) counts.skipped++;
     else if (!d.posts.length) counts.empty++;
     else {
       // Built one by one: data that cannot become a mail (an address with a line break, a render
@@ -159,8 +163,9 @@ export async function sendDigests(db: Queryable, transport: Transport, digests: 
   const mailbox = `digest-${week}`;
   const release = (users: readonly { user: Recipient }[]) => users.length === 0 ? undefined
     : db.query(`DELETE FROM digest_sends WHERE user_id = ANY($1::bigint[]) AND week = $2 AND status = 'sending'`, [users.map((d) => d.user.id), week]);
-  // An upsert rather than an UPDATE … FROM: the conflict check always goes through the primary key,
-  // where an UPDATE planned while the table was nearly empty keeps scanning it as it grows.
+  // A chunk the transport failed part-way through marks its delivered users one by one. An upsert
+  // rather than an UPDATE … FROM: the conflict check always goes through the primary key, where an
+  // UPDATE planned while the table was nearly empty keeps scanning it as it grows.
   const markSent = (users: readonly { user: Recipient }[]) => users.length === 0 ? undefined
     : db.query({
       name: 'digest-mark-sent',
@@ -170,6 +175,8 @@ export async function sendDigests(db: Queryable, transport: Transport, digests: 
         WHERE d.status = 'sending'`,
       values: [users.map((d) => d.user.id), week],
     });
+  // The usual way: the whole chunk went, so one row says so for all its claims (digest_outcomes).
+  const markChunkSent = () => db.query({ name: 'digest-mark-chunk', text: 'INSERT INTO digest_chunks (id, week) VALUES ($1, $2)', values: [chunk, week] });
   if (opts.signal?.aborted) {
     await release(toSend);
     throw new Error('shutting down; the batch is retried (users already sent are skipped)');
@@ -188,7 +195,7 @@ export async function sendDigests(db: Queryable, transport: Transport, digests: 
     await release(toSend.slice(before ? delivered : delivered + 1));
     throw err;
   }
-  await markSent(toSend);
+  if (toSend.length) await markChunkSent();
   counts.sent = toSend.length;
   return counts;
 }

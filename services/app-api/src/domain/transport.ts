@@ -48,6 +48,8 @@ export function mboxEntry(raw: string, from: string, date: Date): string {
 
 export function outboxTransport(dir: string): Transport {
   let made: Promise<unknown> | undefined;
+  /** Encoding buffers not in use: one per chunk being written at the same time. */
+  const buffers: Buffer[] = [];
   return {
     kind: 'outbox',
     async sendAll(mails, mailbox = 'outbox') {
@@ -60,23 +62,34 @@ export function outboxTransport(dir: string): Transport {
         throw new SendError(0, true, err);
       }
       const now = new Date();
-      let entries = '';
-      for (const mail of mails) entries += mboxEntry(buildMime(mail, now, '\n'), 'app-api@localhost', now);
-      // One write(2) on an O_APPEND descriptor for the whole chunk: Linux serialises appends to a
-      // regular file, so concurrent replicas never interleave entries. (fs.appendFile splits data
-      // over 512 KiB into several writes, and a 100-mail chunk is larger.) A failed or short write
-      // may have stored part of it, so it is not known to be before delivery.
-      const data = Buffer.from(entries);
+      // Each entry is encoded straight into a reused buffer: joining a chunk's entries into one
+      // string and encoding that (Buffer.from) made V8 flatten a ~700 KB string and allocate fresh
+      // pages for it and for the buffer on every chunk, 8 % of a digest replica's CPU (perf).
+      let data = buffers.pop() ?? Buffer.allocUnsafe(1 << 20);
+      let size = 0;
+      for (const mail of mails) {
+        const entry = mboxEntry(buildMime(mail, now, '\n'), 'app-api@localhost', now);
+        // A UTF-16 code unit is at most 3 bytes of UTF-8.
+        if (size + entry.length * 3 > data.length) {
+          const bigger = Buffer.allocUnsafe(Math.max(data.length * 2, size + entry.length * 3));
+          data.copy(bigger, 0, 0, size);
+          data = bigger;
+        }
+        size += data.write(entry, size);
+      }
       try {
         const fh = await open(path.join(dir, `${mailbox}.mbox`), 'a');
         try {
-          const { bytesWritten } = await fh.write(data);
-          if (bytesWritten !== data.length) throw new Error(`short write to ${mailbox}.mbox: ${bytesWritten} of ${data.length} bytes`);
+          const { bytesWritten } = await fh.write(data, 0, size);
+          if (bytesWritten !== size) throw new Error(`short write to ${mailbox}.mbox: ${bytesWritten} of ${size} bytes`);
         } finally {
           await fh.close();
         }
       } catch (err) {
         throw new SendError(0, false, err);
+      } finally {
+        // Kept for the next chunk (one per chunk written at once), unless it grew past 8 MiB.
+        if (data.length <= 8 << 20) buffers.push(data);
       }
     },
     async close() {},
