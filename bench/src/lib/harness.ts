@@ -153,10 +153,15 @@ export async function endGroup(child: ChildProcess, graceMs = 10_000): Promise<v
  */
 export const BUILT = process.env.ARCHIPELAGO_BUILT ?? (existsSync(path.join(repoRoot, 'packages/archipelago/dist/index.js')) ? '1' : '0');
 
-/** `archipelago up` (optionally `--single-process`) for the config, on `url`; ended by `stack`. */
+/**
+ * `archipelago up` (optionally `--single-process`) for the config, on `url`; ended by `stack`. The
+ * server is the workspace's embedded one, started here rather than by the supervisor, so the
+ * supervisor is told to give its backends the units' priorities as it does for its own
+ * (`databasePriorities`): the runs measure what `npm start` does.
+ */
 export function startSupervisor(cfg: AppConfig, url: string, stack: Stack, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
   const child = spawnGroup(process.execPath, [BIN, 'up', '--config', cfg.path, '--json', '--no-console', ...args], {
-    cwd: cfg.root, env: { DATABASE_URL: url, ARCHIPELAGO_SUPERVISOR: JSON.stringify({ pollingMs: 1000 }), ARCHIPELAGO_BUILT: BUILT, ...env },
+    cwd: cfg.root, env: { DATABASE_URL: url, ARCHIPELAGO_SUPERVISOR: JSON.stringify({ pollingMs: 1000, databasePriorities: true }), ARCHIPELAGO_BUILT: BUILT, ...env },
   });
   stack.push(() => endGroup(child));
   return child;

@@ -127,8 +127,10 @@ async function once(ws: Workspace, size: Size, k: number): Promise<Run> {
       const backlog = u?.metrics.backlog ?? null;
       timeline.push({ s: Math.round((Date.now() - t0) / 100) / 10, replicas: u?.replicas.ready ?? -1, backlog });
       const cronDone = s?.units.find((x) => x.name === 'weekly-digest')?.cron?.last?.finishedAt != null;
+      // The claims first (one table), the outcomes (a join) only once every user is claimed.
       if ((cronDone && backlog === 0) || timeline.length % 10 === 0) {
-        recorded = Number((await pool.query(`SELECT count(*) FROM digest_outcomes WHERE status IN ('sent', 'empty')`)).rows[0].count);
+        const claimed = Number((await pool.query('SELECT count(*) FROM digest_sends')).rows[0].count);
+        if (claimed >= expected) recorded = Number((await pool.query(`SELECT count(*) FROM digest_outcomes WHERE status IN ('sent', 'empty')`)).rows[0].count);
       }
     }
     const cpu1 = { node: treeCpuUs(sup.pid!), pg: treeCpuUs(pgPid) };

@@ -5,6 +5,7 @@
 // unit's, SCHED_IDLE) as well: the backends are found by the application name every replica's
 // pool sets (`<service>/<replica>`).
 // A server we did not start (DATABASE_URL) is left alone.
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
 import type { ResolvedService, ResolvedUnit } from '../service/types.js';
@@ -16,6 +17,15 @@ function unitOfReplica(service: ResolvedService, replica: string): ResolvedUnit 
   let best: ResolvedUnit | undefined;
   for (const u of service.units) if (replica.startsWith(`${u.name}-`) && (!best || u.name.length > best.name.length)) best = u;
   return best;
+}
+
+function isPostgres(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+  } catch {
+    // No /proc (not Linux): the embedded server is the only caller there.
+    return process.platform !== 'linux';
+  }
 }
 
 /**
@@ -34,7 +44,8 @@ export async function applyBackendPriorities(db: pg.ClientBase | pg.Pool, servic
     const unit = unitOfReplica(service, app.slice(service.name.length + 1));
     const nice = unit ? NICE[unit.priority] : 0;
     done.set(pid, nice);
-    if (nice <= 0) continue;
+    // Only a PostgreSQL process of this machine: the pid of a server elsewhere is not ours.
+    if (nice <= 0 || !isPostgres(pid)) continue;
     try {
       os.setPriority(pid, Math.min(19, base + nice));
       changed++;

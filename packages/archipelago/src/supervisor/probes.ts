@@ -33,6 +33,12 @@ export interface Tuning {
   autoscale: boolean;
   /** Executable started for each child instead of the archipelago bin. */
   exec?: string;
+  /**
+   * Gives the backends of a `DATABASE_URL` server the units' priorities too, as for the embedded
+   * one. Only for a server on this machine, started by the same user or by root's supervisor
+   * (benchmarks that prepare their own server); a remote server's pids are not ours.
+   */
+  databasePriorities?: boolean;
 }
 
 export const DEFAULT_TUNING: Tuning = {
@@ -55,7 +61,7 @@ export const DEFAULT_TUNING: Tuning = {
 export function tuningFromEnv(env: NodeJS.ProcessEnv = process.env): Tuning {
   const raw = env.ARCHIPELAGO_SUPERVISOR;
   if (!raw) return DEFAULT_TUNING;
-  const o = JSON.parse(raw) as Partial<{ probes: Partial<ProbeSettings>; backoff: Partial<BackoffSettings>; databaseBackoff: Partial<BackoffSettings>; pollingMs: number; autoscale: boolean; exec: string }>;
+  const o = JSON.parse(raw) as Partial<{ probes: Partial<ProbeSettings>; backoff: Partial<BackoffSettings>; databaseBackoff: Partial<BackoffSettings>; pollingMs: number; autoscale: boolean; exec: string; databasePriorities: boolean }>;
   return {
     probes: { ...DEFAULT_TUNING.probes, ...o.probes },
     backoff: { ...DEFAULT_TUNING.backoff, ...o.backoff },
@@ -63,6 +69,7 @@ export function tuningFromEnv(env: NodeJS.ProcessEnv = process.env): Tuning {
     pollingMs: o.pollingMs ?? DEFAULT_TUNING.pollingMs,
     autoscale: o.autoscale ?? DEFAULT_TUNING.autoscale,
     exec: o.exec,
+    databasePriorities: o.databasePriorities,
   };
 }
 

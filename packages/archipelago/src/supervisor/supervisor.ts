@@ -124,8 +124,9 @@ export class Supervisor {
         },
       });
       if (this.opts.traces) this.collector = await startCollector();
-      // Background units' queries at their priority too, on a server we started on this machine.
-      if (this.db.embedded) this.dbPriorities = startBackendPriorities(this.service, this.db.url, 1000, (m) => this.logs.warn(m));
+      // Background units' queries at their priority too, on a server we started on this machine
+      // (or a local one, when asked: `databasePriorities`).
+      if (this.db.embedded || this.tuning.databasePriorities) this.dbPriorities = startBackendPriorities(this.service, this.db.url, 1000, (m) => this.logs.warn(m));
       this.state.database = { url: redact(this.db.url), embedded: this.db.embedded, ...(this.db.embedded ? { health: { state: 'up', restarts: 0, lastExit: null, nextStartAt: null } } : {}) };
       // Job units first, so the deploy jobs' runs are recorded like any other.
       for (const unit of units) {

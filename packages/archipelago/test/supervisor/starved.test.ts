@@ -1,6 +1,8 @@
 // A background unit runs under SCHED_IDLE (it only gets CPU time nothing else wants), and a replica
-// that misses its liveness probes because the machine gives it no CPU is not restarted for it.
+// that misses its liveness probes because the machine gives it no CPU is not restarted for it. Its
+// database backends run under SCHED_IDLE too.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { schedStat, schedulingPolicy, starved } from '../../src/supervisor/sched.js';
 import { createTestDatabase } from '../support/db.js';
@@ -40,15 +42,19 @@ describe('archipelago up: a background unit under a CPU-bound machine', () => {
   // Probes every 400 ms, restart after 3 misses: without the starvation rule a replica starved
   // for 3 s is restarted.
   const tuning = { backoff: { initialMs: 300, maxMs: 5000, resetAfterMs: 60_000 }, pollingMs: 500,
-    probes: { readinessPeriodMs: 400, livenessPeriodMs: 400, livenessFailureThreshold: 3, timeoutMs: 150 } };
+    probes: { readinessPeriodMs: 400, livenessPeriodMs: 400, livenessFailureThreshold: 3, timeoutMs: 150 },
+    // The test's server is not the supervisor's own: its backends get the priorities when asked.
+    databasePriorities: true };
+  let url = '';
   beforeAll(async () => {
     dir = copyFixture('starved');
     // Not detached, unlike the other supervisor tests: Linux's autogroups share the CPU between
     // sessions first, so the busy loops below must be in the supervisor's session to compete with
     // its replica at all. Replicas exit with the supervisor (their IPC channel closes).
+    url = await createTestDatabase('starved');
     sup = spawn(process.execPath, [BIN, 'up', '--no-console'], {
       cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1', DATABASE_URL: await createTestDatabase('starved'), ARCHIPELAGO_SUPERVISOR: JSON.stringify(tuning) },
+      env: { ...process.env, NO_COLOR: '1', DATABASE_URL: url, ARCHIPELAGO_SUPERVISOR: JSON.stringify(tuning) },
     });
     sup.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
     sup.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
@@ -68,6 +74,17 @@ describe('archipelago up: a background unit under a CPU-bound machine', () => {
     const idler = await waitFor('the idler ready', async () => (await status(dir)).units.find((u) => u.name === 'idler' && u.replicas.ready === 1), 90_000, 200);
     const pid = idler.replicaList[0]!.pid!;
     await waitFor('SCHED_IDLE', async () => (await schedulingPolicy(pid)) === 'SCHED_IDLE', 10_000, 100);
+    // Its database backend too (the replica's pool checks the database every second).
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      await waitFor('the backend under SCHED_IDLE', async () => {
+        const { rows } = await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'fixture-starved/idler-1'`);
+        return rows.length > 0 && (await Promise.all(rows.map((r) => schedulingPolicy(r.pid)))).every((p) => p === 'SCHED_IDLE');
+      }, 20_000, 200);
+    } finally {
+      await db.end();
+    }
     // Two busy loops at our priority on the replica's one CPU for 3 s: the replica and the loops
     // are pinned to CPU 0, so it is starved whatever else the machine is doing.
     execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', '0', String(pid)], { stdio: 'ignore' });
