@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { higher, lower, medianFigures, type Figure, type Scenario, type Size } from '../types.js';
-import { appConfig, cloneDatabase, endGroup, fireCron, repoRoot, runsFor, seedApp, settle, sleep, startSupervisor, status, workspace, r2, type Workspace } from '../lib/harness.js';
+import { appConfig, checkpoint, cloneDatabase, endGroup, fireCron, repoRoot, runsFor, seedApp, settle, sleep, startSupervisor, status, workspace, r2, type Workspace } from '../lib/harness.js';
 import { postmasterPid, treeBreakdown, treeCpuUs } from '../lib/proc.js';
 import { DIGEST_OVERRIDES } from './isolation.js';
 
@@ -63,12 +63,6 @@ async function bareLoops(url: string, dir: string, parts: number): Promise<{ sec
   } finally {
     for (const k of kids) k.child.kill('SIGKILL');
   }
-}
-
-async function checkpoint(ws: Workspace): Promise<void> {
-  const c = new pg.Client({ connectionString: ws.db.adminUrl });
-  await c.connect();
-  try { await c.query('CHECKPOINT'); } finally { await c.end(); }
 }
 
 /** Opts in exactly the first `n` users by id (the seed opts in about 80 % at random). */

@@ -313,8 +313,12 @@ export async function runFaultSchedule(seed: number, o: FaultOptions): Promise<v
     // Each attempt up to the one that dead-lettered it must have failed: thrown, aborted at its
     // deadline, or its replica died. An attempt no handler started is a delivery to a replica that
     // died before starting it (the broker counts deliveries), so a process must have died between
-    // the attempts around it. A drain's give-back is no attempt: its run is `cut`, not failed.
-    const failed = new Set(mine.filter((x) => x.outcome === 'fail' || x.outcome === 'died').map((x) => x.attempt));
+    // the attempts around it. A drain's give-back is no attempt: its run is `cut`, not failed,
+    // unless its replica was frozen while it ran (frozen past its lease or ack wait, the message
+    // went to another replica as the next attempt before the cut could be recorded as a release)
+    // or died later (an overrun's exit before the release was recorded).
+    const uncounted = (x: Run) => x.replica.state === 'dead' || freezes.some((f) => f.r === x.replica && f.to > x.at);
+    const failed = new Set(mine.filter((x) => x.outcome === 'fail' || x.outcome === 'died' || (x.outcome === 'cut' && uncounted(x))).map((x) => x.attempt));
     const lost = (a: number) => !mine.some((x) => x.attempt === a) && deaths.some((at) =>
       at >= Math.max(0, ...mine.filter((x) => x.attempt < a).map((x) => x.at)) && at <= Math.min(Infinity, ...mine.filter((x) => x.attempt > a).map((x) => x.at)));
     const missing = Array.from({ length: attempts }, (_, i) => i + 1).filter((a) => !failed.has(a) && !lost(a));
