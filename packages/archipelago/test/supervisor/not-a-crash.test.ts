@@ -37,7 +37,10 @@ describe('archipelago up: shutdown is not a crash', () => {
       const active = r.filter((x) => x.cdc?.state === 'active');
       const killed = r.find((x) => x.id === before.id)!;
       return active.length === 1 && active[0]!.id !== before.id && killed.pid !== null && killed.cdc?.state === 'standby';
-    }, 120_000, 100);
+    }, 120_000, 100).catch((e: Error) => {
+      // What the relays looked like, for the failure report: the last few polls and the supervisor's log.
+      throw new Error(`${e.message}; last polls ${JSON.stringify(seen.slice(-5))}\n${u.sup.output().slice(-4000)}`);
+    });
     // At every poll: at most one active relay, and the killed slot not active once its process is gone
     // (dead, or its successor process that has not reported yet).
     const violations = seen.filter((snap) => snap.filter((x) => x.endsWith(':active')).length > 1
