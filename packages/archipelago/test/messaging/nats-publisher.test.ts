@@ -51,4 +51,4 @@ describe.runIf(run)('nats publisher', () => {
   });
 });
 
-describe.skipIf(run)('nats publisher', () => { it.skip(`NATS is not reachable at ${NATS_URL}`, () => {}); });
+if (!run) describe('nats publisher', () => { it.skip(`NATS is not reachable at ${NATS_URL}`, () => {}); });
