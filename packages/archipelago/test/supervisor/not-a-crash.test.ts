@@ -1,7 +1,7 @@
 // A shutdown is not a crash: replicas that end while the supervisor stops are not restarted, and a
 // dead cdc relay is never shown as active beside the one that took over.
 import { describe, expect, it, vi } from 'vitest';
-import { status, waitFor } from './helpers.js';
+import { FAST, status, waitFor } from './helpers.js';
 import { embeddedUps } from './embedded-up.js';
 
 vi.setConfig({ testTimeout: 300_000, hookTimeout: 120_000 });
@@ -22,7 +22,10 @@ describe('archipelago up: shutdown is not a crash', () => {
   });
 
   it('never shows a SIGKILLed cdc relay as active, so at most one relay is active at any time', async () => {
-    const u = await ups.start();
+    // The killed relay is restarted only after 5 s, well after the standby's next try for the lock
+    // (every second): with the usual 300 ms the restarted process could win the lock first, which
+    // is correct but not the takeover this test watches.
+    const u = await ups.start([], { ARCHIPELAGO_SUPERVISOR: JSON.stringify({ ...FAST, backoff: { ...FAST.backoff, initialMs: 5000 } }) });
     const relays = async () => (await status(u.dir)).units.find((x) => x.name === 'changes')!.replicaList;
     const before = await waitFor('one active relay and one standby', async () => {
       const r = await relays();
