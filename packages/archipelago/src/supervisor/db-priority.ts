@@ -4,13 +4,11 @@
 // supervisor, on this machine) each unit's backends get the unit's nice value (and a background
 // unit's, SCHED_IDLE) as well: the backends are found by the application name every replica's
 // pool sets (`<service>/<replica>`).
-// A server we did not start (DATABASE_URL) is left alone.
+// A server we did not start (DATABASE_URL) is left alone unless `databasePriorities` is set.
 import { readFileSync } from 'node:fs';
-import os from 'node:os';
 import pg from 'pg';
 import type { ResolvedService, ResolvedUnit } from '../service/types.js';
-import { NICE } from './spawn.js';
-import { setIdleScheduling } from './sched.js';
+import { applyPriority, NICE } from './sched.js';
 
 /** The unit a replica id (`<unit>-<n>`, or `<unit>-<n>-<run>` for tasks) belongs to. */
 function unitOfReplica(service: ResolvedService, replica: string): ResolvedUnit | undefined {
@@ -35,7 +33,6 @@ function isPostgres(pid: number): boolean {
 export async function applyBackendPriorities(db: pg.ClientBase | pg.Pool, service: ResolvedService, done: Map<number, number>): Promise<number> {
   const { rows } = await db.query<{ pid: number; app: string }>(
     `SELECT pid, application_name AS app FROM pg_stat_activity WHERE starts_with(application_name, $1)`, [`${service.name}/`]);
-  const base = os.getPriority();
   let changed = 0;
   const seen = new Set<number>();
   for (const { pid, app } of rows) {
@@ -45,14 +42,10 @@ export async function applyBackendPriorities(db: pg.ClientBase | pg.Pool, servic
     const nice = unit ? NICE[unit.priority] : 0;
     done.set(pid, nice);
     // Only a PostgreSQL process of this machine: the pid of a server elsewhere is not ours.
-    if (nice <= 0 || !isPostgres(pid)) continue;
-    try {
-      os.setPriority(pid, Math.min(19, base + nice));
-      changed++;
-    } catch { /* the backend ended, or belongs to a user we may not renice: best effort */ }
+    if (!unit || nice <= 0 || !isPostgres(pid)) continue;
     // As for the unit's own processes (sched.ts). A backend is one thread. A SCHED_IDLE backend
     // holding a lock another backend waits for still runs: the waiter sleeps, so the CPU is free.
-    if (unit?.priority === 'background') await setIdleScheduling(pid, { threads: false });
+    if (await applyPriority(pid, unit.priority, { threads: false })) changed++;
   }
   for (const pid of done.keys()) if (!seen.has(pid)) done.delete(pid);
   return changed;

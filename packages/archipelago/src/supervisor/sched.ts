@@ -1,4 +1,5 @@
-// Linux scheduling for local units, beyond nice values.
+// The OS priority of a unit's processes and of their database backends: a nice value per
+// priority, and SCHED_IDLE for background units.
 //
 // `priority: background` gets SCHED_IDLE, not only nice 10. Measured on this project's 2-core
 // machine with three CPU-bound background processes beside a process that wakes every 5 ms for
@@ -13,6 +14,11 @@
 // on another OS) units keep their nice values alone.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import type { Priority } from '../service/types.js';
+
+/** Nice values added to the supervisor's own, so a supervisor started under `nice` keeps its units' order. */
+export const NICE: Record<Priority, number> = { critical: 0, normal: 5, background: 10 };
 
 let chrtMissing = process.platform !== 'linux';
 
@@ -29,6 +35,23 @@ export function setIdleScheduling(pid: number, opts: { threads?: boolean } = {})
       resolve(!err);
     });
   });
+}
+
+/**
+ * Lowers `pid` to `priority`: its nice value, and SCHED_IDLE for `background` (every thread, or
+ * only the one a single-threaded process has). Best effort, like nice itself: true when the nice
+ * value was set.
+ */
+export async function applyPriority(pid: number, priority: Priority, opts: { threads?: boolean } = {}): Promise<boolean> {
+  const nice = NICE[priority];
+  if (nice <= 0) return false;
+  let set = false;
+  try {
+    os.setPriority(pid, Math.min(19, os.getPriority() + nice));
+    set = true;
+  } catch { /* the process ended, or belongs to a user we may not renice */ }
+  if (priority === 'background') await setIdleScheduling(pid, opts);
+  return set;
 }
 
 /** The process's scheduling policy as `chrt -p` names it (for tests and status), or null. */

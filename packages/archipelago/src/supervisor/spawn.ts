@@ -2,12 +2,11 @@
 // unit's port through this process, and Node's cluster child exits by itself when its IPC channel to
 // us closes, so no child outlives the supervisor, even one killed with SIGKILL.
 import cluster, { type Worker } from 'node:cluster';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ResolvedService, ResolvedUnit, Priority } from '../service/types.js';
+import type { ResolvedService, ResolvedUnit } from '../service/types.js';
 import { localUnitEnv } from './env.js';
-import { setIdleScheduling } from './sched.js';
+import { applyPriority } from './sched.js';
 
 /**
  * The `archipelago` executable that children run. No loader flags: the launcher picks the sources
@@ -15,8 +14,6 @@ import { setIdleScheduling } from './sched.js';
  * tsx only when the service's own files are TypeScript.
  */
 export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/archipelago.js');
-
-export const NICE: Record<Priority, number> = { critical: 0, normal: 5, background: 10 };
 
 export interface SpawnOptions {
   service: ResolvedService;
@@ -66,13 +63,8 @@ export function forkUnit(opts: SpawnOptions): Worker {
   });
   const worker = cluster.fork(only(unitEnv(opts)));
   const pid = worker.process.pid;
-  const nice = NICE[opts.unit.priority];
-  if (pid !== undefined && nice > 0) {
-    // Relative to our own: a supervisor started under `nice` keeps its units' ordering.
-    try { os.setPriority(pid, Math.min(19, os.getPriority() + nice)); } catch { /* lowering priority is best effort */ }
-    // Background units also run only on CPU time nothing else wants (sched.ts says why).
-    if (opts.unit.priority === 'background') void setIdleScheduling(pid);
-  }
+  // Background units also run only on CPU time nothing else wants (sched.ts says why).
+  if (pid !== undefined) void applyPriority(pid, opts.unit.priority);
   // A child that dies before we listen must not crash us with an unhandled 'error'.
   worker.on('error', () => {});
   worker.process.on('error', () => {});

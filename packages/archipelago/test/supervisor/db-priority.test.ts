@@ -1,7 +1,6 @@
 // A background unit's PostgreSQL backends get the unit's nice value (on a server on this machine):
 // and SCHED_IDLE: its queries no longer compete with the API's on equal terms. The API's backends
 // are left alone.
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,9 +8,8 @@ import { resolveService } from '../../src/service/validate.js';
 import { applyBackendPriorities } from '../../src/supervisor/db-priority.js';
 import { schedulingPolicy } from '../../src/supervisor/sched.js';
 import { createTestDatabase } from '../support/db.js';
+import { niceOf } from './helpers.js';
 
-/** The nice value of a process, from /proc (field 19 of stat). */
-const niceOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
 
 const clients: pg.Client[] = [];
 afterAll(async () => { for (const c of clients) await c.end().catch(() => {}); });

@@ -2,11 +2,12 @@
 // that misses its liveness probes because the machine gives it no CPU is not restarted for it. Its
 // database backends run under SCHED_IDLE too.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { schedStat, schedulingPolicy, starved } from '../../src/supervisor/sched.js';
 import { createTestDatabase } from '../support/db.js';
-import { BIN, copyFixture, removeDir, status, waitFor } from './helpers.js';
+import { BIN, copyFixture, niceOf, removeDir, status, waitFor } from './helpers.js';
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
@@ -74,6 +75,8 @@ describe('archipelago up: a background unit under a CPU-bound machine', () => {
     const idler = await waitFor('the idler ready', async () => (await status(dir)).units.find((u) => u.name === 'idler' && u.replicas.ready === 1), 90_000, 200);
     const pid = idler.replicaList[0]!.pid!;
     await waitFor('SCHED_IDLE', async () => (await schedulingPolicy(pid)) === 'SCHED_IDLE', 10_000, 100);
+    // And its nice value, 10 above the supervisor's (this test's process runs it at ours).
+    expect(niceOf(pid)).toBe(Math.min(19, os.getPriority() + 10));
     // Its database backend too (the replica's pool checks the database every second).
     const db = new pg.Client({ connectionString: url });
     await db.connect();
