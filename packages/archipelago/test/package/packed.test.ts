@@ -112,6 +112,8 @@ describe('the packed toolkit in a service of its own', () => {
       const notes = (await (await fetch(`${base}/notes`)).json()) as { id: number; seen: boolean }[];
       return notes.find((n) => n.id === id)?.seen;
     }, 120_000, 500).catch((e: Error) => { throw new Error(`${e.message}\n${out}`); });
+    // The line comes through the supervisor's log pipe, which may trail the row it reports.
+    await waitFor('the worker\'s log line', () => /worker\/1 .*note seen/.test(out), 30_000, 100).catch(() => undefined);
     expect(out).toMatch(/worker\/1 .*note seen/);
     process.kill(child.pid!, 'SIGINT');
     expect(await exited).toBe(0);
